@@ -1,0 +1,179 @@
+"""The course on disk, and what an assignment is made of.
+
+An assignment is read from its *released* notebooks (``assignments/<id>/``):
+they hold exactly the locked cells and grade cells a submission is restored
+against, with nbgrader's metadata. Its hidden checks and mutants are read from
+``source/<id>/``.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+
+class CourseError(Exception):
+    """A problem with the course files (missing assignment, bad metadata, …)."""
+
+
+@dataclass(frozen=True)
+class Course:
+    root: Path
+
+    @property
+    def source_dir(self) -> Path:
+        return self.root / "source"
+
+    @property
+    def release_dir(self) -> Path:
+        return self.root / "assignments"
+
+    @property
+    def solutions_dir(self) -> Path:
+        return self.root / "solutions"
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> "Course":
+        """The course whose root holds ``source/``: $AUTOGRADER_COURSE, or upwards from ``start``/cwd."""
+        env = os.environ.get("AUTOGRADER_COURSE")
+        if env:
+            return cls(Path(env).resolve())
+        here = (start or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / "source").is_dir() and (folder / "assignments").exists() or (folder / "source").is_dir() \
+                    and (folder / "pyproject.toml").exists():
+                return cls(folder)
+        raise CourseError("no course found: run inside the course folder (the one with source/) "
+                          "or set AUTOGRADER_COURSE")
+
+    def assignment_ids(self) -> list[str]:
+        if not self.source_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.source_dir.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+def nbgrader_meta(cell) -> dict:
+    meta = cell.get("metadata", {}).get("nbgrader")
+    return meta if isinstance(meta, dict) else {}
+
+
+def is_grade_cell(cell) -> bool:
+    return bool(nbgrader_meta(cell).get("grade"))
+
+
+def is_solution_cell(cell) -> bool:
+    return bool(nbgrader_meta(cell).get("solution"))
+
+
+def is_test_cell(cell) -> bool:
+    """A locked grade cell with code: a visible check (never run while grading)."""
+    return cell.cell_type == "code" and is_grade_cell(cell) and not is_solution_cell(cell)
+
+
+@dataclass
+class GradeCell:
+    grade_id: str
+    notebook: str
+    points: float
+    manual: bool  # a written answer graded by hand
+    cell_type: str
+
+
+@dataclass
+class NotebookSpec:
+    name: str  # file stem
+    path: Path
+    nb: nbformat.NotebookNode
+    grade_cells: list[GradeCell] = field(default_factory=list)
+
+    @property
+    def grade_ids(self) -> set[str]:
+        return {nbgrader_meta(c).get("grade_id") for c in self.nb.cells if nbgrader_meta(c).get("grade_id")}
+
+
+@dataclass
+class Mutant:
+    name: str
+    description: str
+    notebook: str
+    cell: str
+    replace: list[tuple[str, str]]
+    loses: list[str]
+
+
+@dataclass
+class Assignment:
+    id: str
+    course: Course
+    notebooks: dict[str, NotebookSpec]
+
+    @property
+    def source_dir(self) -> Path:
+        return self.course.source_dir / self.id
+
+    @property
+    def checks_dir(self) -> Path:
+        return self.source_dir / "checks"
+
+    @property
+    def grade_cells(self) -> list[GradeCell]:
+        return [g for spec in self.notebooks.values() for g in spec.grade_cells]
+
+    @property
+    def auto_max_score(self) -> float:
+        return sum(g.points for g in self.grade_cells if not g.manual)
+
+    def grade_cell(self, grade_id: str) -> GradeCell | None:
+        for g in self.grade_cells:
+            if g.grade_id == grade_id:
+                return g
+        return None
+
+    @classmethod
+    def load(cls, course: Course, assignment_id: str) -> "Assignment":
+        folder = course.release_dir / assignment_id
+        if not folder.is_dir():
+            known = ", ".join(course.assignment_ids()) or "none"
+            raise CourseError(f"assignment {assignment_id!r} is not released (assignments/{assignment_id} missing; "
+                              f"run `autograder release {assignment_id}`). Known assignments: {known}")
+        notebooks = {}
+        seen: dict[str, str] = {}
+        for path in sorted(folder.glob("*.ipynb")):
+            nb = nbformat.read(path, as_version=4)
+            spec = NotebookSpec(path.stem, path, nb)
+            for cell in nb.cells:
+                meta = nbgrader_meta(cell)
+                gid = meta.get("grade_id")
+                if not gid:
+                    continue
+                if gid in seen:
+                    raise CourseError(f"grade_id {gid!r} appears in both {seen[gid]} and {path.stem}")
+                seen[gid] = path.stem
+                if meta.get("grade"):
+                    spec.grade_cells.append(GradeCell(gid, path.stem, float(meta.get("points", 0)),
+                                                      manual=cell.cell_type != "code", cell_type=cell.cell_type))
+            notebooks[path.stem] = spec
+        if not notebooks:
+            raise CourseError(f"assignments/{assignment_id} has no notebooks")
+        return cls(assignment_id, course, notebooks)
+
+    def mutants(self) -> list[Mutant]:
+        path = self.source_dir / "mutants.toml"
+        if not path.exists():
+            return []
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise CourseError(f"{path}: {exc}") from None
+        out = []
+        for i, m in enumerate(data.get("mutant", [])):
+            try:
+                out.append(Mutant(name=m["name"], description=m.get("description", ""), notebook=m["notebook"],
+                                  cell=m["cell"], replace=[(str(a), str(b)) for a, b in m["replace"]],
+                                  loses=list(m["loses"])))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise CourseError(f"{path}: mutant #{i + 1} is malformed ({exc!r})") from None
+        return out

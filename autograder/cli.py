@@ -1,0 +1,209 @@
+"""The `autograder` command: release, grade, check, validate."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from autograder.assignment import Assignment, Course, CourseError
+from autograder.sandbox import Limits
+
+
+def _limits(timeout: float) -> Limits:
+    # One cell or one check request gets `timeout`; a whole notebook at most ten times that (>= 5 min).
+    return Limits(cell_timeout=timeout, submission_timeout=max(10 * timeout, 300.0))
+
+
+def _device(requested: str) -> str:
+    if requested == "cpu":
+        return "cpu"
+    import torch
+
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise CourseError("--device cuda was asked for, but CUDA is not available on this machine")
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _workers(n: int | None) -> int:
+    return max(1, n if n else (os.cpu_count() or 1))
+
+
+def cmd_release(args) -> int:
+    from autograder.release import release
+
+    course = Course.find()
+    ids = release(course, args.assignments)
+    for aid in ids:
+        print(f"released {aid}: assignments/{aid}, solutions/{aid}")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    from autograder import records
+    from autograder.grading import GradeOptions, grade_class
+    from autograder.submissions import discover
+
+    course = Course.find()
+    assignment = Assignment.load(course, args.assignment)
+    out = Path(args.out or f"out/{args.assignment}").resolve()
+    options = GradeOptions(limits=_limits(args.timeout), device=_device(args.device))
+    workers = _workers(args.workers)
+    with tempfile.TemporaryDirectory(prefix="ag-submissions-") as unpack:
+        subs = discover(Path(args.submissions), assignment.id, Path(unpack))
+        if not args.quiet:
+            from autograder.sandbox import Isolation
+
+            print(f"grading {len(subs)} submission(s) of {assignment.id} with {workers} worker(s), "
+                  f"device checks on {options.device}; {(options.isolation or Isolation()).describe()}",
+                  file=sys.stderr)
+        t0 = time.monotonic()
+        done = []
+
+        def progress(res):
+            done.append(res)
+            if not args.quiet:
+                print(f"[{len(done)}/{len(subs)}] {res.student_id}: {res.score:.2f}/{res.max_score:.2f} {res.status}",
+                      file=sys.stderr)
+
+        results = grade_class(assignment, subs, options, workers, on_result=progress)
+    out.mkdir(parents=True, exist_ok=True)
+    records.write_grades_csv(out / "grades.csv", results)
+    for res in results:
+        records.write_result_json(out / "results", res)
+        records.write_feedback_html(out / "feedback", res)
+    records.write_class_report(out / "report.html", assignment, results)
+    db_url = args.gradebook or f"sqlite:///{out / 'gradebook.db'}"
+    records.record_gradebook(db_url, assignment, results)
+    print(records.class_summary(results))
+    if not args.quiet:
+        print(f"\n{len(results)} graded in {time.monotonic() - t0:.1f} s -> {out}/grades.csv, results/, feedback/, "
+              f"report.html, gradebook {db_url}", file=sys.stderr)
+    return 0
+
+
+def cmd_check(args) -> int:
+    from autograder.notebook import InvalidNotebook, read_notebook, sanitize, submission_grade_ids
+    from autograder.session import NotebookRun
+
+    path = Path(args.notebook)
+    try:
+        nb = read_notebook(path)
+    except InvalidNotebook as exc:
+        print(f"{path}: {exc}")
+        return 1
+    course = Course.find(path.resolve().parent)
+    ids = submission_grade_ids(nb)
+    best = None
+    for aid in course.assignment_ids():
+        try:
+            assignment = Assignment.load(course, aid)
+        except CourseError:
+            continue
+        for spec in assignment.notebooks.values():
+            overlap = len(ids & spec.grade_ids) + (path.stem == spec.name)
+            if overlap and (best is None or overlap > best[0]):
+                best = (overlap, spec)
+    if best is None:
+        print(f"{path}: bu defter hiçbir ödevin defteri olarak tanınmadı.")
+        return 1
+    spec = best[1]
+    clean = sanitize(nb, spec, include_tests=True)
+    run = NotebookRun(spec.name, clean.cells, _limits(args.timeout))
+    try:
+        run.ensure_started()
+    except Exception as exc:  # the worker could not run the notebook at all
+        print(f"Defter çalıştırılamadı: {exc}")
+        return 1
+    finally:
+        run.close()
+    by_label = {o.label: o for o in run.outcomes}
+    all_ok = True
+    for cell in spec.grade_cells:
+        if cell.manual:
+            print(f"  ·  {cell.grade_id} ({cell.points:g} puan): elle notlandırılacak")
+            continue
+        outcome = by_label.get(cell.grade_id)
+        if outcome is not None and outcome.ok:
+            print(f"  ✔  {cell.grade_id} ({cell.points:g} puan)")
+        else:
+            all_ok = False
+            err = (outcome.error or {}) if outcome else {"type": "", "message": "çalıştırılmadı"}
+            message = f"{err.get('type', '')}: {err.get('message', '')}".strip(": ")
+            print(f"  ✘  {cell.grade_id} ({cell.points:g} puan): {message or 'başarısız'}")
+    for o in run.outcomes:
+        if not o.ok and o.label not in {c.grade_id for c in spec.grade_cells}:
+            err = o.error or {}
+            print(f"  !  {o.label} hücresi hata verdi: {err.get('type', '')}: {err.get('message', '')}")
+    print("Görünür kontrollerin hepsi geçti." if all_ok else
+          "Bazı görünür kontroller geçmedi. (Not: asıl not, gizli kontrollerle verilir.)")
+    return 0 if all_ok else 1
+
+
+def cmd_validate(args) -> int:
+    from autograder.grading import GradeOptions
+    from autograder.validate import format_rows, validate
+
+    course = Course.find()
+    options = GradeOptions(limits=_limits(args.timeout), device=_device(args.device))
+    t0 = time.monotonic()
+    rows = validate(course, args.assignments, options, _workers(args.workers))
+    print(format_rows(rows))
+    failed = [r for r in rows if not r.ok]
+    print(f"\n{len(rows) - len(failed)} passed, {len(failed)} failed ({time.monotonic() - t0:.0f} s)")
+    return 1 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autograder", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="source/ -> assignments/ (stubs) and solutions/, via nbgrader")
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("grade", help="grade a class's submissions")
+    p.add_argument("assignment")
+    p.add_argument("submissions", help="folder of <student_id>/<notebook>.ipynb, or a .zip of one")
+    p.add_argument("--out", help="output folder (default: out/<assignment>)")
+    p.add_argument("--workers", type=int, default=None, help="parallel graders (default: number of cores)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per cell and per check call")
+    p.add_argument("--gradebook", help="nbgrader database URL (default: sqlite:///<out>/gradebook.db)")
+    p.add_argument("--quiet", action="store_true", help="only the grade table")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("check", help="a student's self-check: run the visible checks of a notebook")
+    p.add_argument("notebook")
+    p.add_argument("--timeout", type=float, default=120.0)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("validate", help="CI gate: solutions full marks, stubs zero, mutants caught, release in sync")
+    p.add_argument("assignments", nargs="*")
+    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--timeout", type=float, default=60.0)
+    p.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (CourseError, OSError) as exc:
+        print(f"autograder: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # SubmissionsError and friends: one line, no traceback
+        from autograder.submissions import SubmissionsError
+
+        if isinstance(exc, SubmissionsError):
+            print(f"autograder: error: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

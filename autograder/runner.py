@@ -1,0 +1,157 @@
+"""Running an assignment's hidden pytest suite against one submission, in the trusted process.
+
+The suite is collected from ``source/<id>/checks/``. Each test is marked with
+the grade cell it counts towards (``@grade("cell_id", weight=...)``) and gets
+the ``student`` fixture for the notebook that holds that cell. Outcomes are
+recorded per test with a message for the student.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from autograder.assignment import Assignment, CourseError
+from autograder.checks import CheckFailed
+from autograder.session import Student, StudentCodeError, WorkerLost, stable_seed
+
+
+@dataclass
+class CheckResult:
+    notebook: str
+    grade_id: str
+    check: str
+    weight: float
+    passed: bool
+    message: str = ""
+    skipped: bool = False
+
+
+class SuiteError(CourseError):
+    """The hidden suite itself is broken (does not collect, names an unknown cell)."""
+
+
+def explain_failure(exc: BaseException) -> str:
+    """One Turkish message for the student about why a check failed."""
+    if isinstance(exc, CheckFailed):
+        return str(exc)
+    if isinstance(exc, StudentCodeError):
+        explained = _device_explanation(exc)
+        text = f"Kodunuz bir hata verdi: {exc.type}: {exc.message}".rstrip()
+        if explained:
+            text = f"{explained} ({exc.type}: {exc.message})"
+        if exc.type == "NotImplementedError" and not exc.message:
+            text = "Bu kısım henüz yazılmamış (NotImplementedError)."
+        return text[:1500]
+    if isinstance(exc, WorkerLost):
+        if exc.kind == "timeout":
+            return f"Kodunuz zamanında bitmedi ({exc.detail}); sonsuz döngü ya da çok uzun bir eğitim olabilir."
+        if exc.kind == "crashed":
+            return f"Kodunuzu çalıştıran süreç çöktü ({exc.detail}); bellek taşması ya da süreci sonlandıran bir çağrı olabilir."
+        return f"Kodunuzdan gelen yanıt geçersizdi ({exc.detail})."
+    if isinstance(exc, AssertionError):
+        return str(exc) or "Kontrol başarısız oldu."
+    return f"Beklenmeyen sonuç: {type(exc).__name__}: {exc}"[:1500]
+
+
+def _device_explanation(exc: StudentCodeError) -> str | None:
+    try:
+        from autograder.device import explain_device_error
+    except ImportError:
+        return None
+    return explain_device_error(exc.type, exc.message)
+
+
+class _GradingPlugin:
+    def __init__(self, assignment: Assignment, students: dict[str, Student], only: set[str] | None = None):
+        self.assignment = assignment
+        self.only = only
+        self.students = students
+        self.results: list[CheckResult] = []
+        self.problems: list[str] = []
+        self._items = {}
+
+    @staticmethod
+    def _grade_of(item):
+        marker = item.get_closest_marker("grade")
+        if marker is None or not marker.args:
+            return None, 1.0
+        return marker.args[0], float(marker.kwargs.get("weight", 1.0))
+
+    def pytest_configure(self, config):
+        config.addinivalue_line("markers", "grade(grade_id, weight=1): the grade cell a check counts towards")
+        config.addinivalue_line("markers", "gpu: needs CUDA")
+
+    def pytest_collection_modifyitems(self, session, config, items):
+        kept, dropped = [], []
+        for item in items:
+            gid, weight = self._grade_of(item)
+            if gid is None:
+                self.problems.append(f"{item.nodeid}: no @grade(...) marker")
+                continue
+            cell = self.assignment.grade_cell(gid)
+            if cell is None or cell.manual:
+                self.problems.append(f"{item.nodeid}: @grade({gid!r}) names no autograded cell of "
+                                     f"{self.assignment.id}")
+                continue
+            if self.only is not None and cell.notebook not in self.only:
+                dropped.append(item)
+                continue
+            self._items[item.nodeid] = (cell, weight)
+            kept.append(item)
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
+
+    @pytest.fixture
+    def student(self, request):
+        cell, _ = self._items[request.node.nodeid]
+        student = self.students[cell.notebook]
+        student.seed(stable_seed(request.node.nodeid))
+        return student
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        if item.nodeid not in self._items:
+            return
+        cell, weight = self._items[item.nodeid]
+        name = item.nodeid.split("/")[-1]
+        if report.skipped and call.when in ("setup", "call"):
+            self.results.append(CheckResult(cell.notebook, cell.grade_id, name, weight, False, "atlandı", True))
+        elif report.failed and call.when in ("setup", "call"):
+            message = explain_failure(call.excinfo.value) if call.excinfo else "Kontrol başarısız oldu."
+            self.results.append(CheckResult(cell.notebook, cell.grade_id, name, weight, False, message))
+        elif report.passed and call.when == "call":
+            self.results.append(CheckResult(cell.notebook, cell.grade_id, name, weight, True))
+
+
+def run_checks(assignment: Assignment, students: dict[str, Student], only: set[str] | None = None) -> list[CheckResult]:
+    """Run the hidden suite with these student proxies; raises SuiteError if the suite is broken.
+
+    ``only``: run just the checks of these notebooks.
+    """
+    checks = assignment.checks_dir
+    if not checks.is_dir():
+        raise SuiteError(f"{assignment.id} has no hidden checks (source/{assignment.id}/checks missing)")
+    plugin = _GradingPlugin(assignment, students, only)
+    with tempfile.TemporaryDirectory(prefix="ag-pytest-") as tmp:
+        ini = Path(tmp) / "pytest.ini"
+        ini.write_text("[pytest]\n")
+        args = [str(checks), "-c", str(ini), "--rootdir", str(checks), "--import-mode=importlib",
+                "-p", "no:cacheprovider", "-p", "no:randomly", "-q", "--no-header", "-W", "ignore::DeprecationWarning"]
+        sink = io.StringIO()
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            code = pytest.main(args, plugins=[plugin])
+    if plugin.problems:
+        raise SuiteError("hidden checks are malformed: " + "; ".join(plugin.problems))
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        tail = sink.getvalue().strip().splitlines()[-15:]
+        raise SuiteError(f"hidden checks of {assignment.id} did not run (pytest exit {int(code)}):\n" + "\n".join(tail))
+    return plugin.results

@@ -1,0 +1,315 @@
+"""The trusted side's view of one running notebook: start it, run its cells, talk to it.
+
+A :class:`NotebookRun` owns at most one worker at a time. If the worker dies or
+stops answering during a check, that check fails and the next check gets a
+fresh worker that runs the notebook's cells again (a bounded number of times),
+so one hostile function costs the points of the checks that call it, not the
+whole notebook.
+"""
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass, field
+
+from autograder.protocol import (
+    Channel,
+    Handle,
+    PeerClosed,
+    ProtocolError,
+    ReplyTimeout,
+    decode_value,
+    encode_value,
+    socketpair,
+)
+from autograder.sandbox import Isolation, Limits, WorkerProcess, spawn_worker
+
+START_TIMEOUT = 120.0  # importing torch on a loaded machine can take a while
+GRACE = 5.0  # the worker's own alarm fires first; this is the hard stop after it
+MAX_RESTARTS = 2
+
+
+class StudentCodeError(Exception):
+    """Student code raised an exception while serving a request."""
+
+    def __init__(self, error: dict):
+        self.type = str(error.get("type", "Exception"))
+        self.message = str(error.get("message", ""))
+        self.traceback = str(error.get("traceback", ""))
+        super().__init__(f"{self.type}: {self.message}")
+
+
+class WorkerLost(Exception):
+    """The worker is gone or unusable: ``kind`` is 'timeout', 'crashed' or 'protocol'."""
+
+    def __init__(self, kind: str, detail: str):
+        self.kind = kind
+        self.detail = detail
+        super().__init__(f"{kind}: {detail}")
+
+
+@dataclass
+class CellToRun:
+    label: str  # grade_id of the cell, or "cell N" for a cell without one
+    source: str
+
+
+@dataclass
+class CellOutcome:
+    label: str
+    ok: bool
+    error: dict | None = None
+    output: str = ""
+
+
+def stable_seed(text: str) -> int:
+    """A seed that depends only on ``text``: same for every student, process and order."""
+    return zlib.crc32(text.encode()) & 0x7FFFFFFF
+
+
+class WorkerClient:
+    """One worker process and its channel."""
+
+    def __init__(self, limits: Limits, isolation: Isolation | None = None, env_extra: dict | None = None):
+        self.limits = limits
+        ours, theirs = socketpair()
+        try:
+            self.process: WorkerProcess = spawn_worker(theirs.fileno(), limits, isolation, env_extra)
+        finally:
+            theirs.close()
+        self.channel = Channel(ours)
+        self.next_id = 1
+        self.dead: WorkerLost | None = None
+        try:
+            hello, _ = self.channel.receive(time.monotonic() + START_TIMEOUT)
+        except ProtocolError as exc:
+            time.sleep(0.05)
+            detail = self.process.start_log().strip().splitlines()[-1:] or [str(exc)]
+            self._lose("crashed", f"worker did not start: {detail[0]}")
+        if not hello.get("ok"):
+            self._lose("protocol", "worker sent a bad greeting")
+
+    def _lose(self, kind: str, detail: str):
+        self.dead = WorkerLost(kind, detail)
+        self.close()
+        raise self.dead
+
+    def request(self, op: str, timeout: float | None = None, tensors: dict | None = None, **payload):
+        """Send one request; return (reply, tensors). Raises WorkerLost if the worker fails."""
+        if self.dead:
+            raise self.dead
+        timeout = self.limits.cell_timeout if timeout is None else timeout
+        rid = self.next_id
+        self.next_id += 1
+        message = {"id": rid, "op": op, "timeout": timeout, **payload}
+        try:
+            self.channel.send(message, tensors)
+            reply, reply_tensors = self.channel.receive(time.monotonic() + timeout + GRACE)
+        except ReplyTimeout:
+            self._lose("timeout", f"no answer within {timeout:g} s")
+        except PeerClosed:
+            time.sleep(0.05)
+            self._lose("crashed", f"worker {self.process.exit_description()}")
+        except ProtocolError as exc:
+            self._lose("protocol", str(exc))
+        if reply.get("id") != rid or not isinstance(reply.get("ok"), bool):
+            self._lose("protocol", "reply does not match the request")
+        error = reply.get("error")
+        if error is not None and not isinstance(error, dict):
+            self._lose("protocol", "malformed error in reply")
+        if not reply["ok"] and error and error.get("type") == "GradingTimeout":
+            # The worker stopped the code itself and is still usable.
+            raise WorkerLost("timeout", f"no answer within {timeout:g} s")
+        return reply, reply_tensors
+
+    def close(self):
+        if self.channel is not None:
+            try:
+                self.channel.send({"id": 0, "op": "shutdown"})
+            except ProtocolError:
+                pass
+            self.channel.close()
+        self.process.kill()
+
+
+class NotebookRun:
+    """One notebook of one submission, executed in a worker and open to checks."""
+
+    def __init__(self, name: str, cells: list[CellToRun], limits: Limits, isolation: Isolation | None = None,
+                 env_extra: dict | None = None, source_text: str = ""):
+        self.name = name
+        self.cells = cells
+        self.limits = limits
+        self.isolation = isolation
+        self.env_extra = env_extra
+        self.source_text = source_text  # the sanitized student code, for static checks
+        self.client: WorkerClient | None = None
+        self.outcomes: list[CellOutcome] = []
+        self.events: list[WorkerLost] = []  # every timeout / crash seen, in order
+        self.starts = 0
+        self.time_used = 0.0
+        self._budget_exhausted = False
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def status(self) -> str:
+        kinds = {e.kind for e in self.events}
+        if "crashed" in kinds or "protocol" in kinds:
+            return "crashed"
+        if "timeout" in kinds:
+            return "timeout"
+        return "ok"
+
+    def _remaining(self) -> float:
+        return self.limits.submission_timeout - self.time_used
+
+    def ensure_started(self):
+        if self.client is not None and self.client.dead is None:
+            return
+        if self._budget_exhausted:
+            raise WorkerLost("timeout", "the notebook used up its total time")
+        if self.starts > MAX_RESTARTS:
+            raise self.events[-1] if self.events else WorkerLost("crashed", "worker could not be restarted")
+        self.starts += 1
+        t0 = time.monotonic()
+        try:
+            self.client = WorkerClient(self.limits, self.isolation, self.env_extra)
+            self.client.request("seed", seed=stable_seed(self.name))
+            first_run = not self.outcomes
+            for cell in self.cells:
+                outcome = self._run_cell(cell)
+                if first_run:
+                    self.outcomes.append(outcome)
+        except WorkerLost as lost:
+            self._record(lost)
+            raise
+        finally:
+            self.time_used += time.monotonic() - t0
+
+    def _run_cell(self, cell: CellToRun) -> CellOutcome:
+        timeout = min(self.limits.cell_timeout, max(self._remaining(), 0.1))
+        try:
+            reply, _ = self.client.request("run_cell", timeout=timeout, source=cell.source)
+        except WorkerLost as lost:
+            if lost.kind == "timeout" and self.client.dead is None:
+                # The worker interrupted the cell itself: note it and go on with the next cell.
+                self._record(lost)
+                return CellOutcome(cell.label, False, {"type": "Timeout", "message": lost.detail, "traceback": ""})
+            raise
+        return CellOutcome(cell.label, reply["ok"], reply.get("error"), str(reply.get("output", ""))[-1000:])
+
+    def _record(self, lost: WorkerLost):
+        if not self.events or self.events[-1] is not lost:
+            self.events.append(lost)
+
+    def close(self):
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    # ------------------------------------------------------------------ requests
+    def request(self, op: str, timeout: float | None = None, tensors=None, **payload):
+        self.ensure_started()
+        remaining = self._remaining()
+        if remaining <= 0:
+            self._budget_exhausted = True
+            raise WorkerLost("timeout", "the notebook used up its total time")
+        timeout = min(self.limits.cell_timeout if timeout is None else timeout, remaining)
+        t0 = time.monotonic()
+        try:
+            return self.client.request(op, timeout=timeout, tensors=tensors, **payload)
+        except WorkerLost as lost:
+            self._record(lost)
+            if self.client is not None and lost.kind == "timeout" and self.client.dead is None:
+                # Code that was stopped may have left state half-changed: start afresh next time.
+                self.close()
+            raise
+        finally:
+            self.time_used += time.monotonic() - t0
+
+
+class Student:
+    """What a hidden check sees: a proxy to the student's notebook in its worker.
+
+    Every method sends a request and returns decoded plain data (numbers,
+    strings, numpy arrays, CPU tensors) or :class:`Handle` objects for values
+    that stay in the worker. Student exceptions arrive as StudentCodeError.
+    """
+
+    def __init__(self, run: NotebookRun):
+        self._run = run
+
+    @property
+    def notebook(self) -> str:
+        return self._run.name
+
+    @property
+    def source(self) -> str:
+        """The student's code cells as graded (after sanitizing)."""
+        return self._run.source_text
+
+    @property
+    def cell_outcomes(self) -> list[CellOutcome]:
+        self._run.ensure_started()
+        return list(self._run.outcomes)
+
+    def _value(self, op, *, timeout=None, tensors=None, **payload):
+        reply, reply_tensors = self._run.request(op, timeout=timeout, tensors=tensors, **payload)
+        if not reply["ok"]:
+            raise StudentCodeError(reply.get("error") or {})
+        try:
+            return decode_value(reply.get("value"), reply_tensors)
+        except ProtocolError as exc:
+            lost = WorkerLost("protocol", str(exc))
+            self._run._record(lost)
+            self._run.close()
+            raise lost from None
+
+    @staticmethod
+    def _target(obj, path=None) -> dict:
+        if isinstance(obj, Handle):
+            target = {"handle": obj.id}
+        elif isinstance(obj, str):
+            target = {"global": obj}
+        else:
+            raise TypeError(f"target must be a global name or a Handle, not {type(obj).__name__}")
+        if path:
+            target["path"] = path.split(".") if isinstance(path, str) else list(path)
+        return target
+
+    def call(self, fn, *args, keep: bool = False, contexts=(), timeout: float | None = None, **kwargs):
+        """Call a student's function (a global name or a Handle) with these arguments."""
+        return self._call(self._target(fn), args, kwargs, keep, contexts, timeout)
+
+    def call_method(self, obj, method: str, *args, keep: bool = False, contexts=(), timeout: float | None = None,
+                    **kwargs):
+        return self._call(self._target(obj, method), args, kwargs, keep, contexts, timeout)
+
+    def _call(self, target, args, kwargs, keep, contexts, timeout):
+        # One encoding pass for both, so their tensors share one blob.
+        tree, tensors = encode_value([list(args), dict(kwargs)])
+        tree_args, tree_kwargs = tree
+        return self._value("call", timeout=timeout, tensors=tensors or None, target=target, args=tree_args,
+                           kwargs=tree_kwargs, keep=bool(keep), contexts=list(contexts))
+
+    def get(self, obj, path: str | None = None, keep: bool = False):
+        """Read a global (or an attribute of a Handle) by value, or keep it as a Handle."""
+        return self._value("get", target=self._target(obj, path), keep=bool(keep))
+
+    def put(self, value) -> Handle:
+        """Store a value in the worker and get a Handle to it (to watch it being mutated)."""
+        tree, tensors = encode_value(value)
+        return self._value("put", tensors=tensors or None, value=tree)
+
+    def describe(self, obj, path: str | None = None) -> dict:
+        return self._value("describe", target=self._target(obj, path))
+
+    def has(self, name: str) -> bool:
+        return bool(self._value("has", name=name))
+
+    def seed(self, seed: int):
+        self._value("seed", seed=int(seed))
+
+    def output(self, chars: int = 2000) -> str:
+        return str(self._value("output", chars=chars))
+

@@ -1,0 +1,92 @@
+"""Finding a class's submissions in a folder or a .zip.
+
+Accepted layouts, per student:
+    <student_id>/<notebook>.ipynb
+    <student_id>/<assignment>/<notebook>.ipynb      (nbgrader's submitted/ layout)
+A .zip of either is unpacked first (with limits on size and count, and no path
+can escape the unpack folder). A zip whose only top folder holds the students
+is accepted too.
+"""
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_ZIP_BYTES = 2 * 1024**3
+MAX_ZIP_ENTRIES = 50_000
+STUDENT_ID = re.compile(r"^[\w.@+-]{1,100}$")
+IGNORED = {"__MACOSX", ".ipynb_checkpoints", "__pycache__"}
+
+
+class SubmissionsError(Exception):
+    """The submissions argument cannot be used at all (a one-line reason for the instructor)."""
+
+
+@dataclass
+class Submission:
+    student_id: str
+    files: list[Path] = field(default_factory=list)
+
+
+def _safe_extract(archive: Path, dest: Path) -> Path:
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SubmissionsError(f"{archive}: not a readable zip ({exc})") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_ZIP_ENTRIES:
+            raise SubmissionsError(f"{archive}: too many entries ({len(infos)})")
+        if sum(i.file_size for i in infos) > MAX_ZIP_BYTES:
+            raise SubmissionsError(f"{archive}: unpacks to more than {MAX_ZIP_BYTES // 1024**3} GB")
+        root = dest.resolve()
+        for info in infos:
+            target = (dest / info.filename).resolve()
+            if root not in target.parents and target != root:
+                raise SubmissionsError(f"{archive}: entry {info.filename!r} points outside the archive")
+            if info.is_dir():
+                continue
+            if (info.external_attr >> 16) & 0o170000 == 0o120000:
+                continue  # symbolic links are not followed or created
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, open(target, "wb") as out:
+                while chunk := src.read(1 << 20):
+                    out.write(chunk)
+    return dest
+
+
+def _student_dirs(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir()
+                  if p.is_dir() and not p.is_symlink() and p.name not in IGNORED and not p.name.startswith("."))
+
+
+def discover(path: Path, assignment_id: str, unpack_dir: Path) -> list[Submission]:
+    """The submissions under ``path`` (a folder or a .zip), sorted by student id."""
+    if not path.exists():
+        raise SubmissionsError(f"{path}: no such file or folder")
+    if path.is_file():
+        if path.suffix.lower() != ".zip":
+            raise SubmissionsError(f"{path}: expected a folder of submissions or a .zip of one")
+        path = _safe_extract(path, unpack_dir)
+        top = _student_dirs(path)
+        loose = [p for p in path.iterdir() if p.is_file()]
+        if len(top) == 1 and not loose and _student_dirs(top[0]) and not list(top[0].glob("*.ipynb")):
+            path = top[0]
+    subs = []
+    for folder in _student_dirs(path):
+        if not STUDENT_ID.match(folder.name):
+            raise SubmissionsError(f"{folder.name!r}: not a usable student id (letters, digits, . _ @ + - only)")
+        inner = folder / assignment_id
+        base = inner if inner.is_dir() else folder
+        files = sorted(p for p in base.iterdir() if p.is_file() and not p.is_symlink()
+                       and p.suffix.lower() == ".ipynb")
+        if not files:
+            # Keep what was handed in, so the student is told why it was not graded.
+            files = sorted(p for p in base.iterdir() if p.is_file() and not p.is_symlink()
+                           and not p.name.startswith("."))
+        subs.append(Submission(folder.name, files))
+    if not subs:
+        raise SubmissionsError(f"{path}: no student folders found (expected <student_id>/<notebook>.ipynb)")
+    return subs

@@ -1,0 +1,189 @@
+"""The CI gate: an assignment is trustworthy only if all of this holds.
+
+1. assignments/ and solutions/ are exactly what `release` makes from source/;
+2. nothing hidden (solution code, hidden checks, mutants) is in assignments/;
+3. every autograded grade cell has hidden checks;
+4. the reference solution earns full marks, every check passing;
+5. the released stubs earn zero;
+6. every mutant loses points on exactly the grade cells it declares;
+7. every hidden check fails on at least one mutant (a check no mutant trips is untested).
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from autograder.assignment import Assignment, Course, CourseError, Mutant, nbgrader_meta
+from autograder.grading import GradeOptions, SubmissionResult, grade_class
+from autograder.release import HIDDEN, generate
+from autograder.submissions import Submission
+
+SOLUTION_BLOCK = re.compile(r"### BEGIN SOLUTION(.*?)### END SOLUTION", re.S)
+
+
+@dataclass
+class Row:
+    assignment: str
+    item: str
+    ok: bool
+    detail: str = ""
+
+
+def _notebook_json(path: Path) -> str:
+    return nbformat.writes(nbformat.read(path, as_version=4))
+
+
+def check_sync(course: Course, aid: str) -> list[Row]:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="ag-validate-") as tmp:
+        rel, sol = Path(tmp) / "release", Path(tmp) / "solution"
+        generate(course, aid, rel, sol)
+        for label, fresh, committed in (("assignments", rel, course.release_dir / aid),
+                                        ("solutions", sol, course.solutions_dir / aid)):
+            want = sorted(p.name for p in fresh.glob("*.ipynb"))
+            have = sorted(p.name for p in committed.glob("*.ipynb")) if committed.is_dir() else []
+            stale = [n for n in want if n not in have or _notebook_json(fresh / n) != _notebook_json(committed / n)]
+            extra = [n for n in have if n not in want]
+            ok = not stale and not extra
+            detail = "" if ok else ("out of date: " + ", ".join(stale + extra) + f" (run `autograder release {aid}`)")
+            rows.append(Row(aid, f"{label}/ in sync with source/", ok, detail))
+    return rows
+
+
+def check_leaks(course: Course, aid: str) -> list[Row]:
+    released = course.release_dir / aid
+    problems = []
+    for path in sorted(released.rglob("*")):
+        if path.is_file() and path.suffix != ".ipynb":
+            problems.append(f"non-notebook file {path.relative_to(released)}")
+        if any(part in HIDDEN for part in path.relative_to(released).parts):
+            problems.append(f"hidden material {path.relative_to(released)}")
+    secret_lines = set()
+    for src in sorted((course.source_dir / aid).glob("*.ipynb")):
+        for cell in nbformat.read(src, as_version=4).cells:
+            for block in SOLUTION_BLOCK.findall(cell.source):
+                for line in block.splitlines():
+                    line = line.strip()
+                    if len(line) >= 16 and not line.startswith("#"):
+                        secret_lines.add(line)
+    check_sources = [p.read_text() for p in (course.source_dir / aid / "checks").rglob("*.py")] \
+        if (course.source_dir / aid / "checks").is_dir() else []
+    for path in sorted(released.glob("*.ipynb")):
+        text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+        if "BEGIN SOLUTION" in text or "BEGIN HIDDEN TESTS" in text:
+            problems.append(f"{path.name}: solution markers left in")
+        for line in sorted(secret_lines):
+            if line in text:
+                problems.append(f"{path.name}: solution line released: {line[:60]!r}")
+        for check in check_sources:
+            if len(check) > 200 and check.strip() in text:
+                problems.append(f"{path.name}: hidden check source released")
+    return [Row(aid, "nothing hidden in assignments/", not problems, "; ".join(problems[:5]))]
+
+
+def apply_mutant(solution_nb, mutant: Mutant):
+    nb = nbformat.from_dict(solution_nb)
+    cells = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") == mutant.cell]
+    if len(cells) != 1:
+        raise CourseError(f"mutant {mutant.name}: cell {mutant.cell!r} not found in {mutant.notebook}")
+    cell = cells[0]
+    for old, new in mutant.replace:
+        count = cell.source.count(old)
+        if count != 1:
+            raise CourseError(f"mutant {mutant.name}: {old!r} occurs {count} times in cell {mutant.cell} (needs 1)")
+        cell.source = cell.source.replace(old, new)
+    return nb
+
+
+def _submission(folder: Path, student: str, notebooks: dict[str, object]) -> Submission:
+    target = folder / student
+    target.mkdir(parents=True)
+    files = []
+    for name, nb in notebooks.items():
+        path = target / f"{name}.ipynb"
+        nbformat.write(nb, path)
+        files.append(path)
+    return Submission(student, files)
+
+
+def check_grading(course: Course, aid: str, options: GradeOptions, workers: int) -> list[Row]:
+    assignment = Assignment.load(course, aid)
+    mutants = assignment.mutants()
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="ag-validate-") as tmp:
+        folder = Path(tmp)
+        solutions = {name: nbformat.read(course.solutions_dir / aid / f"{name}.ipynb", as_version=4)
+                     for name in assignment.notebooks}
+        stubs = {name: spec.nb for name, spec in assignment.notebooks.items()}
+        subs = [_submission(folder, "0-solution", solutions), _submission(folder, "0-stub", stubs)]
+        only = {}
+        for i, m in enumerate(mutants):
+            if m.notebook not in assignment.notebooks:
+                raise CourseError(f"mutant {m.name}: unknown notebook {m.notebook!r}")
+            unknown = [g for g in m.loses if assignment.grade_cell(g) is None]
+            if unknown:
+                raise CourseError(f"mutant {m.name}: loses names unknown grade cells {unknown}")
+            sid = f"mutant-{i:03d}"
+            subs.append(_submission(folder, sid, {m.notebook: apply_mutant(solutions[m.notebook], m)}))
+            only[sid] = {m.notebook}
+        results = {r.student_id: r for r in grade_class(assignment, subs, options, workers, only=only)}
+
+    sol = results["0-solution"]
+    auto_cells = [c for c in sol.cells if not c.manual]
+    unchecked = [c.grade_id for c in auto_cells if not c.checks]
+    rows.append(Row(aid, "every grade cell has hidden checks", not unchecked,
+                    "no checks for: " + ", ".join(unchecked) if unchecked else ""))
+    failing = [f"{c.check}: {c.message[:120]}" for cell in sol.cells for c in cell.checks if not c.passed and not c.skipped]
+    rows.append(Row(aid, "solution earns full marks", sol.score == sol.max_score and not failing and sol.status == "ok",
+                    f"{sol.score:g}/{sol.max_score:g} status={sol.status}" + ("; " + "; ".join(failing[:3]) if failing else "")))
+    stub = results["0-stub"]
+    rows.append(Row(aid, "stubs earn zero", stub.score == 0, f"{stub.score:g}/{stub.max_score:g}"))
+
+    caught: set[str] = set()
+    for i, m in enumerate(mutants):
+        res = results[f"mutant-{i:03d}"]
+        lost = {c.grade_id for c in res.cells if not c.manual and (c.points or 0) < c.max_points - 1e-9}
+        declared = set(m.loses)
+        ok = lost == declared and res.status == "ok"
+        detail = ""
+        if not ok:
+            parts = []
+            if declared - lost:
+                parts.append("kept points on " + ", ".join(sorted(declared - lost)))
+            if lost - declared:
+                parts.append("also lost " + ", ".join(sorted(lost - declared)))
+            if res.status != "ok":
+                parts.append(f"status {res.status}")
+            detail = "; ".join(parts)
+        rows.append(Row(aid, f"mutant {m.name}", ok, detail))
+        caught |= {c.check for cell in res.cells for c in cell.checks if not c.passed and not c.skipped}
+    all_checks = {c.check for cell in sol.cells for c in cell.checks if not c.skipped}
+    never = sorted(all_checks - caught)
+    rows.append(Row(aid, "every check fails on some mutant", not never,
+                    "never fails: " + ", ".join(never[:8]) + (" …" if len(never) > 8 else "") if never else
+                    f"{len(all_checks)} checks, {len(mutants)} mutants"))
+    return rows
+
+
+def validate(course: Course, ids: list[str], options: GradeOptions, workers: int) -> list[Row]:
+    rows = []
+    for aid in ids or course.assignment_ids():
+        rows += check_sync(course, aid)
+        rows += check_leaks(course, aid)
+        rows += check_grading(course, aid, options, workers)
+    return rows
+
+
+def format_rows(rows: list[Row]) -> str:
+    width = max((len(r.assignment) for r in rows), default=10)
+    item_w = max((len(r.item) for r in rows), default=10)
+    lines = []
+    for r in rows:
+        mark = "PASS" if r.ok else "FAIL"
+        lines.append(f"{mark}  {r.assignment.ljust(width)}  {r.item.ljust(item_w)}  {r.detail}".rstrip())
+    return "\n".join(lines)
