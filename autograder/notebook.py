@@ -18,6 +18,7 @@ hidden checks in the trusted process.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,7 +54,9 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
         raise InvalidNotebook("dosya bir Jupyter defteri değil (hücre listesi yok)")
     try:
-        nb = nbformat.reads(text, as_version=4)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # students' notebooks often lack cell ids; harmless here
+            nb = nbformat.reads(text, as_version=4)
     except Exception as exc:  # nbformat raises several kinds for odd files
         raise InvalidNotebook(f"defter okunamadı: {type(exc).__name__}") from None
     for cell in nb.cells:

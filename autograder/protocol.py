@@ -117,12 +117,12 @@ class _Encoder:
             return {"$ellipsis": True}
         if tp is Handle:
             return {"$handle": value.id}
-        if tp is np.ndarray or isinstance(value, np.generic) and tp.__module__ == "numpy":
+        if tp is np.ndarray or (isinstance(value, np.generic) and tp.__module__ == "numpy"):
             arr = np.asarray(value)
             if arr.dtype.kind not in "biufc":
                 return self._unknown(value, f"numpy array of dtype {arr.dtype}")
             torch = self.torch or _torch()
-            t = torch.from_numpy(np.ascontiguousarray(arr).copy())
+            t = torch.from_numpy(np.array(arr, copy=True, order="C"))  # keeps 0-d arrays 0-d
             out = {"$array": self._add_tensor(t)}
             if isinstance(value, np.generic):
                 out["scalar"] = True

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import warnings
 from pathlib import Path
 
 from jinja2 import Environment, select_autoescape
@@ -99,7 +100,9 @@ def record_gradebook(db_url: str, assignment: Assignment, results: list[Submissi
     nbgrader_ready()
     from nbgrader.api import Gradebook
 
-    with Gradebook(db_url) as gb:
+    with warnings.catch_warnings(), Gradebook(db_url) as gb:
+        # nbgrader's own SQLAlchemy usage warns on every new submission; nothing for the user to act on.
+        warnings.simplefilter("ignore")
         gb.update_or_create_assignment(assignment.id)
         for name, spec in assignment.notebooks.items():
             gb.update_or_create_notebook(name, assignment.id)

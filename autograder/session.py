@@ -147,6 +147,7 @@ class NotebookRun:
         self.outcomes: list[CellOutcome] = []
         self.events: list[WorkerLost] = []  # every timeout / crash seen, in order
         self.starts = 0
+        self.poisoned: dict[str, str] = {}  # cells that killed or hung the worker: label -> why
         self.time_used = 0.0
         self._budget_exhausted = False
 
@@ -172,16 +173,26 @@ class NotebookRun:
             raise self.events[-1] if self.events else WorkerLost("crashed", "worker could not be restarted")
         self.starts += 1
         t0 = time.monotonic()
+        self.outcomes = []  # the cells of the latest (re)start
+        current = None
         try:
             self.client = WorkerClient(self.limits, self.isolation, self.env_extra)
             self.client.request("seed", seed=stable_seed(self.name))
-            first_run = not self.outcomes
             for cell in self.cells:
-                outcome = self._run_cell(cell)
-                if first_run:
-                    self.outcomes.append(outcome)
+                current = cell
+                if cell.label in self.poisoned:
+                    # It took the worker down before: a restart runs everything but that cell.
+                    outcome = CellOutcome(cell.label, False, {"type": "Skipped", "message": self.poisoned[cell.label],
+                                                              "traceback": ""})
+                else:
+                    outcome = self._run_cell(cell)
+                self.outcomes.append(outcome)
         except WorkerLost as lost:
             self._record(lost)
+            if current is not None:
+                self.poisoned[current.label] = lost.detail
+                self.outcomes.append(CellOutcome(current.label, False, {"type": lost.kind, "message": lost.detail,
+                                                                        "traceback": ""}))
             raise
         finally:
             self.time_used += time.monotonic() - t0
