@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from autograder.assignment import Assignment
 from autograder.checks import fail
 from autograder.notebook import InvalidNotebook, kernel_language, match_notebooks, read_notebook, sanitize
 from autograder.runner import CheckResult, run_checks
-from autograder.sandbox import Isolation, Limits
+from autograder.sandbox import FreshLauncher, Isolation, Limits, ZygoteLauncher
 from autograder.scoring import CellScore, score_cells, total
 from autograder.session import NotebookRun, Student
 from autograder.submissions import Submission
@@ -32,6 +33,21 @@ class GradeOptions:
     limits: Limits = field(default_factory=Limits)
     device: str = "cpu"  # the device checks run on: "cpu" (meta simulation) or "cuda"
     isolation: Isolation | None = None
+    warm: bool = True  # fork workers from a warm template (False: a fresh interpreter per notebook)
+
+
+_launchers: dict = {}
+
+
+def launcher_for(options: GradeOptions):
+    """This process's launcher for these options (created on first use, never shared across fork)."""
+    key = (os.getpid(), options.limits, options.device, options.warm,
+           options.isolation.name if options.isolation else None)
+    if key not in _launchers:
+        env = {"AUTOGRADER_DEVICE": options.device}
+        cls = ZygoteLauncher if options.warm else FreshLauncher
+        _launchers[key] = cls(options.limits, options.isolation, env)
+    return _launchers[key]
 
 
 @dataclass
@@ -116,7 +132,7 @@ def grade_submission(assignment: Assignment, submission: Submission, options: Gr
     runs: dict[str, NotebookRun] = {}
     students: dict[str, Student] = {}
     nb_results: dict[str, NotebookResult] = {}
-    env = {"AUTOGRADER_DEVICE": options.device}
+    launcher = launcher_for(options)
     for name, spec in assignment.notebooks.items():
         if only is not None and name not in only:
             continue
@@ -137,7 +153,7 @@ def grade_submission(assignment: Assignment, submission: Submission, options: Gr
             result.notes.append(f"Defterin çekirdeği (kernel) '{lang}'; Python 3 olarak notlandırıldı.")
         clean = sanitize(nb, spec)
         result.notes.extend(clean.notes)
-        run = NotebookRun(name, clean.cells, options.limits, options.isolation, env, clean.student_source)
+        run = NotebookRun(name, clean.cells, options.limits, launcher, clean.student_source)
         runs[name] = run
         students[name] = Student(run)
         nb_results[name] = result
@@ -146,6 +162,7 @@ def grade_submission(assignment: Assignment, submission: Submission, options: Gr
     finally:
         for run in runs.values():
             run.close()
+        launcher.reset()  # nothing of this student's outlives their grading
     for name, run in runs.items():
         res = nb_results[name]
         res.status = run.status

@@ -145,7 +145,9 @@ def run_checks(assignment: Assignment, students: dict[str, Student], only: set[s
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n")
         args = [str(checks), "-c", str(ini), "--rootdir", str(checks), "--import-mode=importlib",
-                "-p", "no:cacheprovider", "-p", "no:randomly", "-q", "--no-header", "-W", "ignore::DeprecationWarning"]
+                "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:unraisableexception", "-p", "no:threadexception",
+                "-p", "no:faulthandler", "-p", "no:warnings", "-p", "no:junitxml", "-p", "no:pastebin", "-p", "no:doctest",
+                "-q", "--no-header"]
         sink = io.StringIO()
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             code = pytest.main(args, plugins=[plugin])

@@ -158,12 +158,12 @@ class WorkerProcess:
 
 
 def spawn_worker(fd: int, limits: Limits, isolation: Isolation | None = None,
-                 env_extra: dict | None = None) -> WorkerProcess:
-    """Start a worker that talks over the inherited socket ``fd``."""
+                 env_extra: dict | None = None, module: str = "autograder.worker") -> WorkerProcess:
+    """Start ``python -m module --fd fd`` in the sandbox (a worker, or the zygote that forks workers)."""
     isolation = isolation or Isolation()
     workdir = tempfile.TemporaryDirectory(prefix="ag-worker-")
     path = Path(workdir.name)
-    argv = [sys.executable, "-m", "autograder.worker", "--fd", str(fd)]
+    argv = [sys.executable, "-m", module, "--fd", str(fd)]
     argv = isolation.wrap(argv, path)
     # Until the worker redirects its own output, start-up errors land in this file.
     with open(path / "worker-start.log", "wb") as start_log:
@@ -179,3 +179,162 @@ def spawn_worker(fd: int, limits: Limits, isolation: Isolation | None = None,
             preexec_fn=_limit_child(limits),
         )
     return WorkerProcess(popen, workdir)
+
+
+# ---------------------------------------------------------------------- launchers
+
+class ForkedWorker:
+    """A worker forked by the zygote: killed and inspected through it."""
+
+    def __init__(self, pid: int, launcher: "ZygoteLauncher"):
+        self.pid = pid
+        self.launcher = launcher
+
+    def exit_description(self) -> str:
+        status = self.launcher.child_status(self.pid)
+        if status is None:
+            return "running"
+        if status == -1:
+            return "gone"
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            try:
+                return f"killed by signal {signal.Signals(sig).name}"
+            except ValueError:
+                return f"killed by signal {sig}"
+        return f"exited with code {os.WEXITSTATUS(status)}"
+
+    def start_log(self) -> str:
+        return self.launcher.template.start_log() if self.launcher.template else ""
+
+    def kill(self):
+        self.launcher.kill_child(self.pid)
+
+
+class FreshLauncher:
+    """Every worker is a new process that imports torch itself (simple, ~2 s each)."""
+
+    def __init__(self, limits: Limits, isolation: Isolation | None = None, env_extra: dict | None = None):
+        self.limits, self.isolation, self.env_extra = limits, isolation, env_extra
+
+    def spawn(self, fd: int):
+        return spawn_worker(fd, self.limits, self.isolation, self.env_extra)
+
+    def reset(self):
+        pass
+
+    def close(self):
+        pass
+
+
+class ZygoteLauncher:
+    """Workers forked from a warm template process (see autograder.zygote): milliseconds each.
+
+    One template per trusted grading process. ``reset()`` between submissions kills
+    every worker of the previous one, so no student's process outlives its grading.
+    Any misbehaviour of the template (no answer, bad reply) replaces it.
+    """
+
+    CONTROL_TIMEOUT = 30.0
+    START_TIMEOUT = 120.0
+
+    def __init__(self, limits: Limits, isolation: Isolation | None = None, env_extra: dict | None = None):
+        self.limits, self.isolation, self.env_extra = limits, isolation, env_extra
+        self.template: WorkerProcess | None = None
+        self.control = None
+
+    def _start(self):
+        import socket
+
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        os.set_inheritable(theirs.fileno(), True)
+        try:
+            self.template = spawn_worker(theirs.fileno(), self.limits, self.isolation, self.env_extra,
+                                         module="autograder.zygote")
+        finally:
+            theirs.close()
+        self.control = ours
+        hello = self._reply(self.START_TIMEOUT)
+        if not hello.get("ok"):
+            self._discard()
+            raise OSError("the worker template did not start")
+
+    def _reply(self, timeout: float) -> dict:
+        import json
+
+        self.control.settimeout(timeout)
+        try:
+            data = self.control.recv(65536)
+        except (OSError, TimeoutError) as exc:
+            log = self.template.start_log().strip().splitlines()[-1:] if self.template else []
+            self._discard()
+            raise OSError(f"the worker template stopped answering ({log[0] if log else exc})") from None
+        try:
+            reply = json.loads(data) if data else None
+        except ValueError:
+            reply = None
+        if not isinstance(reply, dict):
+            self._discard()
+            raise OSError("the worker template sent a malformed reply")
+        return reply
+
+    def _command(self, message: dict, fds=None) -> dict:
+        from autograder.zygote import _send_json
+
+        if self.template is None or not self.template.alive():
+            self._discard()
+            self._start()
+        try:
+            _send_json(self.control, message, fds)
+        except OSError:
+            self._discard()
+            raise OSError("the worker template is gone") from None
+        return self._reply(self.CONTROL_TIMEOUT)
+
+    def spawn(self, fd: int) -> ForkedWorker:
+        reply = self._command({"op": "fork", "env": {}}, [fd])
+        pid = reply.get("pid")
+        if not reply.get("ok") or type(pid) is not int or pid <= 0:
+            self._discard()
+            raise OSError("the worker template could not fork")
+        return ForkedWorker(pid, self)
+
+    def child_status(self, pid: int):
+        try:
+            reply = self._command({"op": "status", "pid": pid})
+        except OSError:
+            return -1
+        status = reply.get("status")
+        return status if status is None or type(status) is int else -1
+
+    def kill_child(self, pid: int):
+        if self.template is None:
+            return
+        if self.isolation is None or not getattr(self.isolation, "private_pids", False):
+            # Same PID namespace: kill the child's session directly, no round trip.
+            for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
+                try:
+                    kill()
+                except (ProcessLookupError, PermissionError):
+                    pass
+        # Otherwise the next reset() sweeps it; its channel is closed either way.
+
+    def reset(self):
+        """Kill every worker forked so far (between submissions)."""
+        if self.template is None:
+            return
+        try:
+            self._command({"op": "kill"})
+        except OSError:
+            self._discard()
+
+    def _discard(self):
+        if self.control is not None:
+            self.control.close()
+            self.control = None
+        if self.template is not None:
+            self.template.kill()
+            self.template = None
+
+    def close(self):
+        self._discard()

@@ -22,7 +22,7 @@ from autograder.protocol import (
     encode_value,
     socketpair,
 )
-from autograder.sandbox import Isolation, Limits, WorkerProcess, spawn_worker
+from autograder.sandbox import FreshLauncher, Isolation, Limits
 
 START_TIMEOUT = 120.0  # importing torch on a loaded machine can take a while
 GRACE = 5.0  # the worker's own alarm fires first; this is the hard stop after it
@@ -70,11 +70,15 @@ def stable_seed(text: str) -> int:
 class WorkerClient:
     """One worker process and its channel."""
 
-    def __init__(self, limits: Limits, isolation: Isolation | None = None, env_extra: dict | None = None):
+    def __init__(self, limits: Limits, launcher):
         self.limits = limits
+        self.channel = None
         ours, theirs = socketpair()
         try:
-            self.process: WorkerProcess = spawn_worker(theirs.fileno(), limits, isolation, env_extra)
+            self.process = launcher.spawn(theirs.fileno())
+        except OSError as exc:
+            ours.close()
+            raise WorkerLost("crashed", f"worker could not be started: {exc}") from None
         finally:
             theirs.close()
         self.channel = Channel(ours)
@@ -135,13 +139,11 @@ class WorkerClient:
 class NotebookRun:
     """One notebook of one submission, executed in a worker and open to checks."""
 
-    def __init__(self, name: str, cells: list[CellToRun], limits: Limits, isolation: Isolation | None = None,
-                 env_extra: dict | None = None, source_text: str = ""):
+    def __init__(self, name: str, cells: list[CellToRun], limits: Limits, launcher=None, source_text: str = ""):
         self.name = name
         self.cells = cells
         self.limits = limits
-        self.isolation = isolation
-        self.env_extra = env_extra
+        self.launcher = launcher or FreshLauncher(limits)
         self.source_text = source_text  # the sanitized student code, for static checks
         self.client: WorkerClient | None = None
         self.outcomes: list[CellOutcome] = []
@@ -176,7 +178,7 @@ class NotebookRun:
         self.outcomes = []  # the cells of the latest (re)start
         current = None
         try:
-            self.client = WorkerClient(self.limits, self.isolation, self.env_extra)
+            self.client = WorkerClient(self.limits, self.launcher)
             self.client.request("seed", seed=stable_seed(self.name))
             for cell in self.cells:
                 current = cell

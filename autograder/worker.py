@@ -282,34 +282,9 @@ def _seed(seed: int):
         pass
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--fd", type=int, required=True)
-    parser.add_argument("--preload", default="torch,numpy")
-    args = parser.parse_args(argv)
-
-    sock = socket.socket(fileno=args.fd)
-    channel = Channel(sock)
-    # Student output never reaches the channel or the grader's terminal; our own
-    # start-up failures still reach the start log through a saved descriptor.
-    start_log = os.fdopen(os.dup(2), "w")
-    try:
-        _start_and_serve(channel, args.preload)
-    except BaseException:
-        traceback.print_exc(file=start_log)
-        start_log.flush()
-        os._exit(1)
-    os._exit(0)
-
-
-def _start_and_serve(channel: Channel, preload: str):
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    worker = Worker(channel)
-    sys.stdout = sys.stderr = worker.output
-    signal.signal(signal.SIGALRM, _on_alarm)
-    for name in filter(None, preload.split(",")):
+def preload(names: str) -> None:
+    """Import the heavy modules once (in a standalone worker, or in the zygote before it forks)."""
+    for name in filter(None, names.split(",")):
         __import__(name)
     try:
         import torch
@@ -317,9 +292,39 @@ def _start_and_serve(channel: Channel, preload: str):
         torch.set_num_threads(1)  # fair and deterministic on a shared grading machine
     except ImportError:
         pass
+    import IPython.core.interactiveshell  # noqa: F401
+
+
+def serve_on_fd(fd: int) -> None:
+    """Become the worker of one notebook on the connected socket ``fd``; returns when told to stop."""
+    channel = Channel(socket.socket(fileno=fd))
+    # Student output never reaches the channel or the grader's terminal.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    worker = Worker(channel)
+    sys.stdout = sys.stderr = worker.output
+    signal.signal(signal.SIGALRM, _on_alarm)
     worker.start_shell()
     channel.send({"id": 0, "ok": True, "value": {"pid": os.getpid()}})
     worker.serve()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--preload", default="torch,numpy")
+    args = parser.parse_args(argv)
+    # Start-up failures reach the start log through a saved descriptor.
+    start_log = os.fdopen(os.dup(2), "w")
+    try:
+        preload(args.preload)
+        serve_on_fd(args.fd)
+    except BaseException:
+        traceback.print_exc(file=start_log)
+        start_log.flush()
+        os._exit(1)
+    os._exit(0)
 
 
 if __name__ == "__main__":

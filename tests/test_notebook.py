@@ -90,7 +90,7 @@ def test_self_check_runs_visible_checks(spec, solution):
     (b"\xff\xfe\x00", "UTF-8"),
     (b"{not json", "JSON"),
     (b'{"hello": 1}', "hücre"),
-    (b'{"cells": [{"cell_type": "code", "source": 5}], "nbformat": 4, "nbformat_minor": 5, "metadata": {}}', "bozuk"),
+    (b'{"cells": [{"cell_type": "code", "source": 5}], "nbformat": 4, "nbformat_minor": 5, "metadata": {}}', "okunamadı"),
 ])
 def test_unreadable_files_get_a_clear_reason(tmp_path, content, message):
     path = tmp_path / "x.ipynb"
