@@ -27,6 +27,18 @@ def _device(requested: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def _options(args):
+    from autograder.grading import GradeOptions
+    from autograder.sandbox import detect_isolation
+
+    device = _device(args.device)
+    try:
+        isolation = detect_isolation(args.isolation, device)
+    except OSError as exc:
+        raise CourseError(str(exc)) from None
+    return GradeOptions(limits=_limits(args.timeout), device=device, isolation=isolation)
+
+
 def _workers(n: int | None) -> int:
     return max(1, n if n else (os.cpu_count() or 1))
 
@@ -49,16 +61,13 @@ def cmd_grade(args) -> int:
     course = Course.find()
     assignment = Assignment.load(course, args.assignment)
     out = Path(args.out or f"out/{args.assignment}").resolve()
-    options = GradeOptions(limits=_limits(args.timeout), device=_device(args.device))
+    options = _options(args)
     workers = _workers(args.workers)
     with tempfile.TemporaryDirectory(prefix="ag-submissions-") as unpack:
         subs = discover(Path(args.submissions), assignment.id, Path(unpack))
         if not args.quiet:
-            from autograder.sandbox import Isolation
-
             print(f"grading {len(subs)} submission(s) of {assignment.id} with {workers} worker(s), "
-                  f"device checks on {options.device}; {(options.isolation or Isolation()).describe()}",
-                  file=sys.stderr)
+                  f"device checks on {options.device}; {options.isolation.describe()}", file=sys.stderr)
         t0 = time.monotonic()
         done = []
 
@@ -147,7 +156,7 @@ def cmd_validate(args) -> int:
     from autograder.validate import format_rows, validate
 
     course = Course.find()
-    options = GradeOptions(limits=_limits(args.timeout), device=_device(args.device))
+    options = _options(args)
     t0 = time.monotonic()
     rows = validate(course, args.assignments, options, _workers(args.workers))
     print(format_rows(rows))
@@ -172,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per cell and per check call")
     p.add_argument("--gradebook", help="nbgrader database URL (default: sqlite:///<out>/gradebook.db)")
+    p.add_argument("--isolation", choices=["auto", "bwrap", "userns", "none"], default="auto",
+                   help="how student code is isolated (auto: the strongest available)")
     p.add_argument("--quiet", action="store_true", help="only the grade table")
     p.set_defaults(func=cmd_grade)
 
@@ -185,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--timeout", type=float, default=60.0)
+    p.add_argument("--isolation", choices=["auto", "bwrap", "userns", "none"], default="auto")
     p.set_defaults(func=cmd_validate)
     return parser
 

@@ -30,6 +30,7 @@ class Limits:
     memory: int = 4 * 1024**3  # private data (heap and anonymous mappings)
     cpu_time: int = 900  # CPU seconds for the worker's whole life
     open_files: int = 256
+    processes: int = 256  # processes and threads a worker may add
     file_size: int = 256 * 1024**2
     cell_timeout: float = 60.0  # one cell, or one request from a check
     submission_timeout: float = 600.0  # everything of one notebook
@@ -37,10 +38,11 @@ class Limits:
 
 @dataclass
 class Isolation:
-    """How workers are isolated. The plain backend: rlimits, own session and temp dir."""
+    """How workers are isolated. This base class is the plain fallback: process limits only."""
 
     name: str = "process limits"
-    missing: tuple[str, ...] = ("network", "file-system view", "process count")
+    missing: tuple[str, ...] = ("network", "file-system view and writes", "process count")
+    private_pids: bool = False  # workers live in their own PID namespace (not killable by pid from here)
 
     def wrap(self, argv: list[str], workdir: Path) -> list[str]:
         return argv
@@ -48,12 +50,117 @@ class Isolation:
     def describe(self) -> str:
         text = f"isolation: {self.name}"
         if self.missing:
-            text += " (not enforced: " + ", ".join(self.missing) + ")"
+            text += " (NOT enforced: " + ", ".join(self.missing) + ")"
         return text
+
+
+def _python_paths() -> list[Path]:
+    """What the worker must read to run Python and import this package — and nothing of the course."""
+    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), PACKAGE_DIR,
+             Path(sys.executable).resolve().parent}
+    for entry in sys.path:
+        if entry and "site-packages" in entry and Path(entry).is_dir():
+            paths.add(Path(entry).resolve())
+    # Keep only the outermost of nested paths.
+    ordered = sorted(paths, key=lambda p: len(p.parts))
+    kept: list[Path] = []
+    for path in ordered:
+        if not any(path == k or k in path.parents for k in kept):
+            kept.append(path)
+    return kept
+
+
+@dataclass
+class Bubblewrap(Isolation):
+    """bubblewrap: no network, read-only system, only Python and this package visible, a private tmp."""
+
+    name: str = "bubblewrap"
+    missing: tuple[str, ...] = ()
+    private_pids: bool = True
+    devices: tuple[str, ...] = ()  # e.g. /dev/nvidia* when grading on a GPU
+
+    def wrap(self, argv: list[str], workdir: Path) -> list[str]:
+        args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--hostname", "sandbox",
+                "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        for top in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "etc"):
+            path = Path("/") / top
+            if path.is_symlink():
+                args += ["--symlink", os.readlink(path), str(path)]
+            elif path.is_dir():
+                args += ["--ro-bind", str(path), str(path)]
+        for path in _python_paths():
+            args += ["--ro-bind", str(path), str(path)]
+        for dev in self.devices:
+            args += ["--dev-bind", dev, dev]
+        args += ["--bind", str(workdir), str(workdir), "--chdir", str(workdir)]
+        return args + ["--"] + argv
+
+
+@dataclass
+class UserNamespaces(Isolation):
+    """unshare(1): own user, network and PID namespaces; the file system stays visible."""
+
+    name: str = "user namespaces"
+    missing: tuple[str, ...] = ("file-system view and writes",)
+    private_pids: bool = True
+
+    def wrap(self, argv: list[str], workdir: Path) -> list[str]:
+        return ["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child",
+                "--mount", "--mount-proc", "--"] + argv
+
+
+def _works(argv: list[str]) -> bool:
+    try:
+        return subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def detect_isolation(requested: str = "auto", device: str = "cpu") -> Isolation:
+    """The strongest isolation this machine allows (or the one asked for, if it works)."""
+    import glob
+    import shutil
+
+    devices = tuple(sorted(glob.glob("/dev/nvidia*"))) if device == "cuda" else ()
+    candidates = {
+        "bwrap": lambda: Bubblewrap(devices=devices) if shutil.which("bwrap") and _works(
+            ["bwrap", "--unshare-all", "--ro-bind", "/", "/", "true"]) else None,
+        "userns": lambda: UserNamespaces() if shutil.which("unshare") and _works(
+            ["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "true"]) else None,
+        "none": lambda: Isolation(),
+    }
+    order = ["bwrap", "userns", "none"] if requested == "auto" else [requested]
+    for name in order:
+        found = candidates[name]()
+        if found is not None:
+            if os.geteuid() == 0 and "process count" not in found.missing:
+                # RLIMIT_NPROC does not bind root; a PID namespace contains, but does not count, processes.
+                found.missing = (*found.missing, "process count (grader runs as root)")
+            return found
+    raise OSError(f"isolation {requested!r} is not available on this machine")
+
+
+def _tasks_of(uid: int) -> int:
+    """Processes and threads that this user runs now (what RLIMIT_NPROC counts)."""
+    count = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/status") as fh:
+                    fields = dict(line.split(":", 1) for line in fh if ":" in line)
+                if int(fields["Uid"].split()[0]) == uid:
+                    count += int(fields["Threads"])
+            except (OSError, KeyError, ValueError):
+                pass
+    return count
 
 
 def _limit_child(limits: Limits):
     """Runs in the child between fork and exec."""
+    # RLIMIT_NPROC counts every task of the user, so the bound is "what runs now + headroom".
+    # It does not bind root (see detect_isolation).
+    nproc = 0 if os.geteuid() == 0 else _tasks_of(os.geteuid()) + limits.processes
 
     def apply():
         _set(resource.RLIMIT_CORE, 0)
@@ -61,6 +168,8 @@ def _limit_child(limits: Limits):
         _set(resource.RLIMIT_CPU, limits.cpu_time)
         _set(resource.RLIMIT_NOFILE, limits.open_files)
         _set(resource.RLIMIT_FSIZE, limits.file_size)
+        if nproc:
+            _set(resource.RLIMIT_NPROC, nproc)
         # Die with the grader rather than linger as an orphan.
         try:
             libc = ctypes.CDLL(None, use_errno=True)
@@ -310,14 +419,16 @@ class ZygoteLauncher:
     def kill_child(self, pid: int):
         if self.template is None:
             return
-        if self.isolation is None or not getattr(self.isolation, "private_pids", False):
+        if self.isolation is None or not self.isolation.private_pids:
             # Same PID namespace: kill the child's session directly, no round trip.
-            for kill in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
-                try:
-                    kill()
-                except (ProcessLookupError, PermissionError):
-                    pass
-        # Otherwise the next reset() sweeps it; its channel is closed either way.
+            from autograder.zygote import _kill_session
+
+            _kill_session(pid)
+            return
+        try:
+            self._command({"op": "kill_one", "pid": pid})
+        except OSError:
+            pass  # the template was replaced, and its children died with its namespace
 
     def reset(self):
         """Kill every worker forked so far (between submissions)."""

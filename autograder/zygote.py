@@ -89,14 +89,15 @@ class Template:
             elif op == "status":
                 pid = int(message.get("pid", -1))
                 _send_json(self.control, {"ok": True, "status": self.children.get(pid, -1)})
+            elif op == "kill_one":
+                pid = message.get("pid")
+                if type(pid) is int and pid in self.children:
+                    _kill_session(pid)
+                _send_json(self.control, {"ok": True})
             elif op == "kill":
                 # Kill the children's sessions and anything left in them.
                 for pid in list(self.children):
-                    for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
-                        try:
-                            target()
-                        except (ProcessLookupError, PermissionError):
-                            pass
+                    _kill_session(pid)
                 for pid in list(self.children):
                     try:
                         os.waitpid(pid, 0)
@@ -107,6 +108,15 @@ class Template:
                 _send_json(self.control, {"ok": True})
             else:
                 _send_json(self.control, {"ok": False, "error": f"unknown op {op!r}"})
+
+
+def _kill_session(pid: int):
+    """Kill a child and everything in its session (it called setsid, so its pid is the group id)."""
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _sweep_namespace():
