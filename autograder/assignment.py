@@ -109,6 +109,7 @@ class Assignment:
     id: str
     course: Course
     notebooks: dict[str, NotebookSpec]
+    checks_override: Path | None = None  # hidden checks unpacked elsewhere (a cluster worker)
 
     @property
     def source_dir(self) -> Path:
@@ -116,7 +117,7 @@ class Assignment:
 
     @property
     def checks_dir(self) -> Path:
-        return self.source_dir / "checks"
+        return self.checks_override or self.source_dir / "checks"
 
     @property
     def grade_cells(self) -> list[GradeCell]:

@@ -36,7 +36,8 @@ def _options(args):
         isolation = detect_isolation(args.isolation, device)
     except OSError as exc:
         raise CourseError(str(exc)) from None
-    return GradeOptions(limits=_limits(args.timeout), device=device, isolation=isolation)
+    return GradeOptions(limits=_limits(args.timeout), device=device, isolation=isolation,
+                        isolation_request=args.isolation)
 
 
 def _workers(n: int | None) -> int:
@@ -53,9 +54,37 @@ def cmd_release(args) -> int:
     return 0
 
 
+def _progress(total: int, quiet: bool):
+    """A progress bar on stderr (count, ETA, failures so far); a no-op when quiet."""
+    import contextlib
+
+    if quiet:
+        return contextlib.nullcontext(lambda res: None)
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    @contextlib.contextmanager
+    def bar():
+        failures = 0
+        with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[failed]}"),
+                      console=Console(stderr=True), transient=False) as progress:
+            task = progress.add_task("grading", total=total, failed="")
+
+            def advance(res):
+                nonlocal failures
+                failures += res.status != "ok"
+                progress.update(task, advance=1, failed=f"{failures} not ok" if failures else "")
+
+            yield advance
+
+    return bar()
+
+
 def cmd_grade(args) -> int:
     from autograder import records
-    from autograder.grading import GradeOptions, grade_class
+    from autograder.grading import grade_class
     from autograder.submissions import discover
 
     course = Course.find()
@@ -65,19 +94,18 @@ def cmd_grade(args) -> int:
     workers = _workers(args.workers)
     with tempfile.TemporaryDirectory(prefix="ag-submissions-") as unpack:
         subs = discover(Path(args.submissions), assignment.id, Path(unpack))
+        where = f"Dask cluster {args.scheduler}" if args.scheduler else f"{workers} worker(s)"
         if not args.quiet:
-            print(f"grading {len(subs)} submission(s) of {assignment.id} with {workers} worker(s), "
+            print(f"grading {len(subs)} submission(s) of {assignment.id} on {where}, "
                   f"device checks on {options.device}; {options.isolation.describe()}", file=sys.stderr)
         t0 = time.monotonic()
-        done = []
+        with _progress(len(subs), args.quiet) as advance:
+            if args.scheduler:
+                from autograder.cluster import grade_on_cluster
 
-        def progress(res):
-            done.append(res)
-            if not args.quiet:
-                print(f"[{len(done)}/{len(subs)}] {res.student_id}: {res.score:.2f}/{res.max_score:.2f} {res.status}",
-                      file=sys.stderr)
-
-        results = grade_class(assignment, subs, options, workers, on_result=progress)
+                results = grade_on_cluster(args.scheduler, assignment, subs, options, on_result=advance)
+            else:
+                results = grade_class(assignment, subs, options, workers, on_result=advance)
     out.mkdir(parents=True, exist_ok=True)
     records.write_grades_csv(out / "grades.csv", results)
     for res in results:
@@ -183,7 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gradebook", help="nbgrader database URL (default: sqlite:///<out>/gradebook.db)")
     p.add_argument("--isolation", choices=["auto", "bwrap", "userns", "none"], default="auto",
                    help="how student code is isolated (auto: the strongest available)")
-    p.add_argument("--quiet", action="store_true", help="only the grade table")
+    p.add_argument("--scheduler", help="address of a Dask scheduler (tcp://host:8786) to grade on a cluster")
+    p.add_argument("--quiet", action="store_true", help="only the grade table (no progress bar)")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("check", help="a student's self-check: run the visible checks of a notebook")
@@ -201,8 +230,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _config_defaults(parser: argparse.ArgumentParser) -> None:
+    """Defaults from the course's autograder.toml ([grade] and [validate] tables); flags override them."""
+    import tomllib
+
+    try:
+        course = Course.find()
+    except CourseError:
+        return
+    path = course.root / "autograder.toml"
+    if not path.exists():
+        return
+    try:
+        config = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise CourseError(f"{path}: {exc}") from None
+    for action in parser._subparsers._group_actions:
+        for name, sub in action.choices.items():
+            table = config.get(name, {})
+            known = {a.dest for a in sub._actions}
+            unknown = set(table) - known
+            if unknown:
+                raise CourseError(f"{path}: unknown setting(s) in [{name}]: {', '.join(sorted(unknown))}")
+            sub.set_defaults(**table)
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    try:
+        _config_defaults(parser)
+    except CourseError as exc:
+        print(f"autograder: error: {exc}", file=sys.stderr)
+        return 1
+    args = parser.parse_args(argv)
     try:
         return args.func(args)
     except (CourseError, OSError) as exc:

@@ -20,7 +20,7 @@ from autograder.assignment import Assignment
 from autograder.checks import fail
 from autograder.notebook import InvalidNotebook, kernel_language, match_notebooks, read_notebook, sanitize
 from autograder.runner import CheckResult, run_checks
-from autograder.sandbox import FreshLauncher, Isolation, Limits, ZygoteLauncher
+from autograder.sandbox import FreshLauncher, Isolation, Limits, ZygoteLauncher, detect_isolation
 from autograder.scoring import CellScore, score_cells, total
 from autograder.session import NotebookRun, Student
 from autograder.submissions import Submission
@@ -32,7 +32,8 @@ STATUS_ORDER = ["ok", "timeout", "crashed", "invalid"]
 class GradeOptions:
     limits: Limits = field(default_factory=Limits)
     device: str = "cpu"  # the device checks run on: "cpu" (meta simulation) or "cuda"
-    isolation: Isolation | None = None
+    isolation: Isolation | None = None  # None: detect on first use from isolation_request
+    isolation_request: str = "auto"
     warm: bool = True  # fork workers from a warm template (False: a fresh interpreter per notebook)
 
 
@@ -42,11 +43,12 @@ _launchers: dict = {}
 def launcher_for(options: GradeOptions):
     """This process's launcher for these options (created on first use, never shared across fork)."""
     key = (os.getpid(), options.limits, options.device, options.warm,
-           options.isolation.name if options.isolation else None)
+           options.isolation.name if options.isolation else options.isolation_request)
     if key not in _launchers:
+        isolation = options.isolation or detect_isolation(options.isolation_request, options.device)
         env = {"AUTOGRADER_DEVICE": options.device}
         cls = ZygoteLauncher if options.warm else FreshLauncher
-        _launchers[key] = cls(options.limits, options.isolation, env)
+        _launchers[key] = cls(options.limits, isolation, env)
     return _launchers[key]
 
 

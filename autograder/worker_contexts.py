@@ -17,6 +17,7 @@ and the trusted side judges what comes back.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections import Counter
 
 #: Global (in the student's namespace) where ``count_ops`` leaves its counts.
@@ -31,12 +32,13 @@ def _no_grad():
 
 # ---------------------------------------------------------------------- simulated device
 
+@functools.lru_cache(maxsize=None)
 def _simulation_modes():
     """The two torch modes behind ``simulate_device``, built lazily so that importing this stays light."""
     import torch
     from torch.overrides import TorchFunctionMode
     from torch.utils._python_dispatch import TorchDispatchMode
-    from torch.utils._pytree import tree_flatten, tree_map
+    from torch.utils._pytree import tree_map
 
     aten = torch.ops.aten
     meta = torch.device("meta")
@@ -53,6 +55,16 @@ def _simulation_modes():
     }
     indexing = {aten.index.Tensor, aten._unsafe_index.Tensor, aten.index_put_.default, aten.index_put.default,
                 aten._index_put_impl_.default, aten._unsafe_index_put.default}
+
+    def tensor_args(args, kwargs) -> list:
+        # aten arguments nest at most one level (Tensor[], Tensor?[]).
+        found = []
+        for a in (*args, *kwargs.values()):
+            if isinstance(a, torch.Tensor):
+                found.append(a)
+            elif isinstance(a, (list, tuple)):
+                found.extend(b for b in a if isinstance(b, torch.Tensor))
+        return found
 
     def is_cpu_scalar(t) -> bool:
         return t.device.type == "cpu" and t.dim() == 0
@@ -79,7 +91,7 @@ def _simulation_modes():
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             kwargs = kwargs or {}
-            tensors = [a for a in tree_flatten((args, kwargs))[0] if isinstance(a, torch.Tensor)]
+            tensors = tensor_args(args, kwargs)
             if not any(t.device == meta for t in tensors):
                 return func(*args, **kwargs)
 
@@ -94,7 +106,8 @@ def _simulation_modes():
                 return args[0].zero_()
 
             self.check_devices(func, args, tensors)
-            args, kwargs = self.cpu_scalars_to_meta(func, args, kwargs)
+            if any(is_cpu_scalar(t) for t in tensors):
+                args, kwargs = self.cpu_scalars_to_meta(func, args, kwargs)
 
             # Data-dependent results: a meta tensor cannot say which elements are true; assume all are.
             if func is aten.masked_select.default:
@@ -131,14 +144,33 @@ def _simulation_modes():
             for i, arg in enumerate(func._schema.arguments):
                 if arg.alias_info is not None and arg.alias_info.is_write:
                     continue  # an output stays where it is
-                holder, key = (args, i) if i < len(args) and not arg.kwarg_only else (kwargs, arg.name)
-                if key in holder if holder is kwargs else True:
-                    value = holder[key]
-                    if isinstance(value, torch.Tensor) and is_cpu_scalar(value):
-                        holder[key] = value.to(meta)
+                if i < len(args) and not arg.kwarg_only:
+                    if isinstance(args[i], torch.Tensor) and is_cpu_scalar(args[i]):
+                        args[i] = args[i].to(meta)
+                elif isinstance(kwargs.get(arg.name), torch.Tensor) and is_cpu_scalar(kwargs[arg.name]):
+                    kwargs[arg.name] = kwargs[arg.name].to(meta)
             return tuple(args), kwargs
 
     return HostSyncs, MetaAsDevice
+
+
+@contextlib.contextmanager
+def _meta_autocast_disabled():
+    """``torch.autocast(device_type=device.type)`` knows no "meta": make it a disabled CPU autocast."""
+    import torch
+
+    original = torch.amp.autocast_mode.autocast.__init__
+
+    def init(self, device_type, *args, **kwargs):
+        if device_type == "meta":
+            device_type, kwargs["enabled"] = "cpu", False
+        original(self, device_type, *args, **kwargs)
+
+    torch.amp.autocast_mode.autocast.__init__ = init
+    try:
+        yield
+    finally:
+        torch.amp.autocast_mode.autocast.__init__ = original
 
 
 class SimulatedDevice:
@@ -154,7 +186,8 @@ class SimulatedDevice:
     raises "Expected all tensors to be on the same device", an RNN with a CPU
     hidden state raises PyTorch's own "Input and hidden tensors are not at the
     same device". ``.numpy()`` on a meta tensor fails, as on CUDA: it needs
-    ``.cpu()`` first. Data-dependent ops assume every element is nonzero.
+    ``.cpu()`` first. Data-dependent ops assume every element is nonzero, and
+    ``torch.autocast(device_type="meta")`` is a disabled autocast.
     """
 
     def __init__(self):
@@ -168,6 +201,7 @@ class SimulatedDevice:
         old = fx_config.meta_nonzero_assume_all_nonzero
         fx_config.meta_nonzero_assume_all_nonzero = True  # x[mask], nonzero(): a size instead of an error
         stack.callback(setattr, fx_config, "meta_nonzero_assume_all_nonzero", old)
+        stack.enter_context(_meta_autocast_disabled())
         stack.enter_context(host_syncs())
         stack.enter_context(meta_as_device())
         self._stack = stack
