@@ -159,6 +159,8 @@ def grade_submission(assignment: Assignment, submission: Submission, options: Gr
         runs[name] = run
         students[name] = Student(run)
         nb_results[name] = result
+    # Checks read the device they grade on from here (autograder.device.grading_device).
+    os.environ["AUTOGRADER_DEVICE"] = options.device
     try:
         results = run_checks(assignment, students, only)
     finally:
