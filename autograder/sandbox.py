@@ -41,7 +41,7 @@ class Isolation:
     """How workers are isolated. This base class is the plain fallback: process limits only."""
 
     name: str = "process limits"
-    missing: tuple[str, ...] = ("network", "file-system view and writes", "process count")
+    missing: tuple[str, ...] = ("network", "file-system view and writes")
     private_pids: bool = False  # workers live in their own PID namespace (not killable by pid from here)
 
     def wrap(self, argv: list[str], workdir: Path) -> list[str]:
@@ -134,9 +134,13 @@ def detect_isolation(requested: str = "auto", device: str = "cpu") -> Isolation:
     for name in order:
         found = candidates[name]()
         if found is not None:
-            if os.geteuid() == 0 and "process count" not in found.missing:
-                # RLIMIT_NPROC does not bind root; a PID namespace contains, but does not count, processes.
-                found.missing = (*found.missing, "process count (grader runs as root)")
+            if os.geteuid() == 0:
+                # RLIMIT_NPROC does not bind root: a pids cgroup must do it, where one can be made.
+                probe = PidsCgroup.create(1)
+                if probe is None:
+                    found.missing = (*found.missing, "process count (grader runs as root, no cgroup)")
+                else:
+                    probe.remove()
             return found
     raise OSError(f"isolation {requested!r} is not available on this machine")
 
@@ -156,7 +160,55 @@ def _tasks_of(uid: int) -> int:
     return count
 
 
-def _limit_child(limits: Limits):
+class PidsCgroup:
+    """A cgroup (v1 or v2 pids controller) that caps how many tasks the workers in it may have.
+
+    RLIMIT_NPROC does not bind root, so a root grader caps processes this way when
+    the machine lets it create cgroups. Used by launchers; removed when closed.
+    """
+
+    ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    @classmethod
+    def create(cls, limit: int) -> "PidsCgroup | None":
+        if os.geteuid() != 0:
+            return None
+        for root in map(Path, cls.ROOTS):
+            if not (root / "cgroup.procs").exists():
+                continue
+            path = root / f"autograder-{os.getpid()}-{id(object())}"
+            try:
+                path.mkdir()
+                (path / "pids.max").write_text(str(limit))
+                return cls(path)
+            except OSError:
+                try:
+                    path.rmdir()
+                except OSError:
+                    pass
+        return None
+
+    def join(self):
+        """Move the calling process in (between fork and exec)."""
+        with open(self.path / "cgroup.procs", "w") as fh:
+            fh.write(str(os.getpid()))
+
+    def remove(self):
+        try:
+            for pid in (self.path / "cgroup.procs").read_text().split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+            self.path.rmdir()
+        except OSError:
+            pass
+
+
+def _limit_child(limits: Limits, cgroup: PidsCgroup | None = None):
     """Runs in the child between fork and exec."""
     # RLIMIT_NPROC counts every task of the user, so the bound is "what runs now + headroom".
     # It does not bind root (see detect_isolation).
@@ -170,6 +222,8 @@ def _limit_child(limits: Limits):
         _set(resource.RLIMIT_FSIZE, limits.file_size)
         if nproc:
             _set(resource.RLIMIT_NPROC, nproc)
+        if cgroup is not None:
+            cgroup.join()
         # Die with the grader rather than linger as an orphan.
         try:
             libc = ctypes.CDLL(None, use_errno=True)
@@ -267,7 +321,8 @@ class WorkerProcess:
 
 
 def spawn_worker(fd: int, limits: Limits, isolation: Isolation | None = None,
-                 env_extra: dict | None = None, module: str = "autograder.worker") -> WorkerProcess:
+                 env_extra: dict | None = None, module: str = "autograder.worker",
+                 cgroup: PidsCgroup | None = None) -> WorkerProcess:
     """Start ``python -m module --fd fd`` in the sandbox (a worker, or the zygote that forks workers)."""
     isolation = isolation or Isolation()
     workdir = tempfile.TemporaryDirectory(prefix="ag-worker-")
@@ -285,7 +340,7 @@ def spawn_worker(fd: int, limits: Limits, isolation: Isolation | None = None,
             stderr=start_log,
             pass_fds=(fd,),
             start_new_session=True,
-            preexec_fn=_limit_child(limits),
+            preexec_fn=_limit_child(limits, cgroup),
         )
     return WorkerProcess(popen, workdir)
 
@@ -351,6 +406,7 @@ class ZygoteLauncher:
         self.limits, self.isolation, self.env_extra = limits, isolation, env_extra
         self.template: WorkerProcess | None = None
         self.control = None
+        self.cgroup = PidsCgroup.create(limits.processes) if os.geteuid() == 0 else None
 
     def _start(self):
         import socket
@@ -359,7 +415,7 @@ class ZygoteLauncher:
         os.set_inheritable(theirs.fileno(), True)
         try:
             self.template = spawn_worker(theirs.fileno(), self.limits, self.isolation, self.env_extra,
-                                         module="autograder.zygote")
+                                         module="autograder.zygote", cgroup=self.cgroup)
         finally:
             theirs.close()
         self.control = ours
@@ -449,3 +505,9 @@ class ZygoteLauncher:
 
     def close(self):
         self._discard()
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
+
+    def __del__(self):
+        self.close()
