@@ -37,22 +37,24 @@ class Course:
 
     @classmethod
     def find(cls, start: Path | None = None) -> "Course":
-        """The course whose root holds ``source/``: $AUTOGRADER_COURSE, or upwards from ``start``/cwd."""
+        """The course whose root holds ``source/`` or ``assignments/`` (a student's copy may have only the
+        latter): $AUTOGRADER_COURSE, or the nearest such folder upwards from ``start`` or the cwd."""
         env = os.environ.get("AUTOGRADER_COURSE")
         if env:
             return cls(Path(env).resolve())
         here = (start or Path.cwd()).resolve()
         for folder in (here, *here.parents):
-            if (folder / "source").is_dir() and (folder / "assignments").exists() or (folder / "source").is_dir() \
-                    and (folder / "pyproject.toml").exists():
+            if (folder / "source").is_dir() or (folder / "assignments").is_dir():
                 return cls(folder)
         raise CourseError("no course found: run inside the course folder (the one with source/) "
                           "or set AUTOGRADER_COURSE")
 
     def assignment_ids(self) -> list[str]:
-        if not self.source_dir.is_dir():
+        """Assignments with source notebooks (an instructor's course) or else released ones (a student's)."""
+        base = self.source_dir if self.source_dir.is_dir() else self.release_dir
+        if not base.is_dir():
             return []
-        return sorted(p.name for p in self.source_dir.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+        return sorted(p.name for p in base.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
 def nbgrader_meta(cell) -> dict:

@@ -131,7 +131,10 @@ def cmd_check(args) -> int:
     except InvalidNotebook as exc:
         print(f"{path}: {exc}")
         return 1
-    course = Course.find(path.resolve().parent)
+    try:
+        course = Course.find()
+    except CourseError:
+        course = Course.find(path.resolve().parent)
     ids = submission_grade_ids(nb)
     best = None
     for aid in course.assignment_ids():

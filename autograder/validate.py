@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +62,9 @@ def check_leaks(course: Course, aid: str) -> list[Row]:
             problems.append(f"non-notebook file {path.relative_to(released)}")
         if any(part in HIDDEN for part in path.relative_to(released).parts):
             problems.append(f"hidden material {path.relative_to(released)}")
-    secret_lines = set()
+    # A solution line is secret unless the source also shows it outside solution blocks
+    # (instructions may name `optimizer.zero_grad()`, visible checks may repeat a call).
+    secret_lines, public_lines = set(), set()
     for src in sorted((course.source_dir / aid).glob("*.ipynb")):
         for cell in nbformat.read(src, as_version=4).cells:
             for block in SOLUTION_BLOCK.findall(cell.source):
@@ -71,6 +72,8 @@ def check_leaks(course: Course, aid: str) -> list[Row]:
                     line = line.strip()
                     if len(line) >= 16 and not line.startswith("#"):
                         secret_lines.add(line)
+            public_lines.update(line.strip() for line in SOLUTION_BLOCK.sub("", cell.source).splitlines())
+    secret_lines -= public_lines
     check_sources = [p.read_text() for p in (course.source_dir / aid / "checks").rglob("*.py")] \
         if (course.source_dir / aid / "checks").is_dir() else []
     for path in sorted(released.glob("*.ipynb")):
