@@ -12,9 +12,9 @@ from autograder.assignment import Assignment, Course, CourseError
 from autograder.sandbox import Limits
 
 
-def _limits(timeout: float) -> Limits:
+def _limits(timeout: float, memory_gb: float = 4.0) -> Limits:
     # One cell or one check request gets `timeout`; a whole notebook at most ten times that (>= 5 min).
-    return Limits(cell_timeout=timeout, submission_timeout=max(10 * timeout, 300.0))
+    return Limits(cell_timeout=timeout, submission_timeout=max(10 * timeout, 300.0), memory=int(memory_gb * 1024**3))
 
 
 def _device(requested: str) -> str:
@@ -36,7 +36,7 @@ def _options(args):
         isolation = detect_isolation(args.isolation, device)
     except OSError as exc:
         raise CourseError(str(exc)) from None
-    return GradeOptions(limits=_limits(args.timeout), device=device, isolation=isolation,
+    return GradeOptions(limits=_limits(args.timeout, args.memory), device=device, isolation=isolation,
                         isolation_request=args.isolation)
 
 
@@ -211,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="parallel graders (default: number of cores)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per cell and per check call")
+    p.add_argument("--memory", type=float, default=4.0, help="GiB of memory each student process may use")
     p.add_argument("--gradebook", help="nbgrader database URL (default: sqlite:///<out>/gradebook.db)")
     p.add_argument("--isolation", choices=["auto", "bwrap", "userns", "none"], default="auto",
                    help="how student code is isolated (auto: the strongest available)")
@@ -229,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--timeout", type=float, default=60.0)
     p.add_argument("--isolation", choices=["auto", "bwrap", "userns", "none"], default="auto")
+    p.add_argument("--memory", type=float, default=4.0)
     p.set_defaults(func=cmd_validate)
     return parser
 

@@ -8,8 +8,10 @@ since every seed depends only on the notebook and check names.
 """
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import multiprocessing
+import multiprocessing.util
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -45,6 +47,10 @@ def launcher_for(options: GradeOptions):
     key = (os.getpid(), options.limits, options.device, options.warm,
            options.isolation.name if options.isolation else options.isolation_request)
     if key not in _launchers:
+        if not _launchers:
+            # Pool processes leave through os._exit: multiprocessing's finalizers still run, atexit does not.
+            multiprocessing.util.Finalize(None, close_launchers, exitpriority=100)
+            atexit.register(close_launchers)
         isolation = options.isolation or detect_isolation(options.isolation_request, options.device)
         env = {"AUTOGRADER_DEVICE": options.device}
         cls = ZygoteLauncher if options.warm else FreshLauncher
@@ -122,6 +128,14 @@ class _Unavailable(Student):
 
     def seed(self, seed):
         pass
+
+
+def close_launchers():
+    """Stop this process's worker templates and remove their control groups."""
+    for key, launcher in list(_launchers.items()):
+        if key[0] == os.getpid():
+            launcher.close()
+        _launchers.pop(key, None)
 
 
 def grade_submission(assignment: Assignment, submission: Submission, options: GradeOptions,

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,7 +81,9 @@ class Bubblewrap(Isolation):
     devices: tuple[str, ...] = ()  # e.g. /dev/nvidia* when grading on a GPU
 
     def wrap(self, argv: list[str], workdir: Path) -> list[str]:
-        args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--hostname", "sandbox",
+        # --as-pid-1: the command (the worker template) is init of its PID namespace, which its children
+        # cannot kill, and it reaps whatever they leave behind.
+        args = ["bwrap", "--unshare-all", "--as-pid-1", "--die-with-parent", "--new-session", "--hostname", "sandbox",
                 "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
         for top in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "etc"):
             path = Path("/") / top
@@ -136,7 +139,7 @@ def detect_isolation(requested: str = "auto", device: str = "cpu") -> Isolation:
         if found is not None:
             if os.geteuid() == 0:
                 # RLIMIT_NPROC does not bind root: a pids cgroup must do it, where one can be made.
-                probe = PidsCgroup.create(1)
+                probe = WorkerCgroup.create(2)
                 if probe is None:
                     found.missing = (*found.missing, "process count (grader runs as root, no cgroup)")
                 else:
@@ -160,55 +163,81 @@ def _tasks_of(uid: int) -> int:
     return count
 
 
-class PidsCgroup:
-    """A cgroup (v1 or v2 pids controller) that caps how many tasks the workers in it may have.
+class WorkerCgroup:
+    """Control groups that cap what the workers of one grading process may use together.
 
-    RLIMIT_NPROC does not bind root, so a root grader caps processes this way when
-    the machine lets it create cgroups. Used by launchers; removed when closed.
+    - pids: how many processes and threads (RLIMIT_NPROC does not bind root);
+    - cpu: at most one core, so a fork bomb or a busy loop slows its own grading,
+      not the submissions graded beside it.
+    Made where the machine allows it (root, cgroup v1 controllers or a writable
+    cgroup v2 tree); removed, with anything left in it, when closed.
     """
 
-    ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")
+    V1 = {"pids": "/sys/fs/cgroup/pids", "cpu": "/sys/fs/cgroup/cpu"}
+    V2 = "/sys/fs/cgroup"
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, paths: list[Path]):
+        self.paths = paths
 
     @classmethod
-    def create(cls, limit: int) -> "PidsCgroup | None":
+    def create(cls, max_tasks: int, cpus: float = 1.0) -> "WorkerCgroup | None":
         if os.geteuid() != 0:
             return None
-        for root in map(Path, cls.ROOTS):
-            if not (root / "cgroup.procs").exists():
-                continue
-            path = root / f"autograder-{os.getpid()}-{id(object())}"
-            try:
-                path.mkdir()
-                (path / "pids.max").write_text(str(limit))
-                return cls(path)
-            except OSError:
-                try:
-                    path.rmdir()
-                except OSError:
-                    pass
-        return None
+        name = f"autograder-{os.getpid()}-{id(object()):x}"
+        made: list[Path] = []
+        try:
+            if (Path(cls.V1["pids"]) / "cgroup.procs").exists():
+                pids = Path(cls.V1["pids"]) / name
+                pids.mkdir()
+                made.append(pids)
+                (pids / "pids.max").write_text(str(max_tasks))
+                cpu_root = Path(cls.V1["cpu"])
+                if (cpu_root / "cpu.cfs_quota_us").exists():
+                    cpu = cpu_root / name
+                    cpu.mkdir()
+                    made.append(cpu)
+                    (cpu / "cpu.cfs_period_us").write_text("100000")
+                    (cpu / "cpu.cfs_quota_us").write_text(str(int(100000 * cpus)))
+            elif "pids" in (Path(cls.V2) / "cgroup.subtree_control").read_text().split():
+                group = Path(cls.V2) / name
+                group.mkdir()
+                made.append(group)
+                (group / "pids.max").write_text(str(max_tasks))
+                if (group / "cpu.max").exists():
+                    (group / "cpu.max").write_text(f"{int(100000 * cpus)} 100000")
+            else:
+                return None
+        except OSError:
+            cls(made).remove()
+            return None
+        return cls(made)
 
     def join(self):
         """Move the calling process in (between fork and exec)."""
-        with open(self.path / "cgroup.procs", "w") as fh:
-            fh.write(str(os.getpid()))
+        for path in self.paths:
+            with open(path / "cgroup.procs", "w") as fh:
+                fh.write(str(os.getpid()))
 
     def remove(self):
-        try:
-            for pid in (self.path / "cgroup.procs").read_text().split():
+        for path in reversed(self.paths):
+            try:
+                for pid in (path / "cgroup.procs").read_text().split():
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except (ProcessLookupError, ValueError):
+                        pass
+            except OSError:
+                pass
+        for path in reversed(self.paths):
+            for _ in range(50):  # the killed tasks take a moment to leave
                 try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except (ProcessLookupError, ValueError):
-                    pass
-            self.path.rmdir()
-        except OSError:
-            pass
+                    path.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.02)
 
 
-def _limit_child(limits: Limits, cgroup: PidsCgroup | None = None):
+def _limit_child(limits: Limits, cgroup: WorkerCgroup | None = None):
     """Runs in the child between fork and exec."""
     # RLIMIT_NPROC counts every task of the user, so the bound is "what runs now + headroom".
     # It does not bind root (see detect_isolation).
@@ -322,7 +351,7 @@ class WorkerProcess:
 
 def spawn_worker(fd: int, limits: Limits, isolation: Isolation | None = None,
                  env_extra: dict | None = None, module: str = "autograder.worker",
-                 cgroup: PidsCgroup | None = None) -> WorkerProcess:
+                 cgroup: WorkerCgroup | None = None) -> WorkerProcess:
     """Start ``python -m module --fd fd`` in the sandbox (a worker, or the zygote that forks workers)."""
     isolation = isolation or Isolation()
     workdir = tempfile.TemporaryDirectory(prefix="ag-worker-")
@@ -406,7 +435,7 @@ class ZygoteLauncher:
         self.limits, self.isolation, self.env_extra = limits, isolation, env_extra
         self.template: WorkerProcess | None = None
         self.control = None
-        self.cgroup = PidsCgroup.create(limits.processes) if os.geteuid() == 0 else None
+        self.cgroup = WorkerCgroup.create(limits.processes)
 
     def _start(self):
         import socket
@@ -473,8 +502,8 @@ class ZygoteLauncher:
         return status if status is None or type(status) is int else -1
 
     def kill_child(self, pid: int):
-        if self.template is None:
-            return
+        if self.template is None or not self.template.alive():
+            return  # in a private PID namespace its children died with it
         if self.isolation is None or not self.isolation.private_pids:
             # Same PID namespace: kill the child's session directly, no round trip.
             from autograder.zygote import _kill_session
@@ -510,4 +539,7 @@ class ZygoteLauncher:
             self.cgroup = None
 
     def __del__(self):
-        self.close()
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - at interpreter exit modules may already be gone
+            pass

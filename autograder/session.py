@@ -167,12 +167,22 @@ class NotebookRun:
         return self.limits.submission_timeout - self.time_used
 
     def ensure_started(self):
-        if self.client is not None and self.client.dead is None:
-            return
-        if self._budget_exhausted:
-            raise WorkerLost("timeout", "the notebook used up its total time")
-        if self.starts > MAX_RESTARTS:
-            raise self.events[-1] if self.events else WorkerLost("crashed", "worker could not be restarted")
+        """Have a worker that ran the notebook's cells; restart it if it is gone.
+
+        A cell that kills or hangs the worker while the notebook runs is skipped
+        on the next start, right away: no check is blamed for it.
+        """
+        while self.client is None or self.client.dead is not None:
+            if self._budget_exhausted:
+                raise WorkerLost("timeout", "the notebook used up its total time")
+            if self.starts > MAX_RESTARTS:
+                raise self.events[-1] if self.events else WorkerLost("crashed", "worker could not be restarted")
+            lost = self._start_once()
+            if lost is not None and lost[1] is None:
+                raise lost[0]  # the worker itself could not start: no cell to skip
+
+    def _start_once(self):
+        """One start; returns None, or (WorkerLost, the cell that caused it or None)."""
         self.starts += 1
         t0 = time.monotonic()
         self.outcomes = []  # the cells of the latest (re)start
@@ -184,20 +194,22 @@ class NotebookRun:
                 current = cell
                 if cell.label in self.poisoned:
                     # It took the worker down before: a restart runs everything but that cell.
-                    outcome = CellOutcome(cell.label, False, {"type": "Skipped", "message": self.poisoned[cell.label],
-                                                              "traceback": ""})
+                    outcome = CellOutcome(cell.label, False, {
+                        "type": "Atlandı", "traceback": "",
+                        "message": f"bu hücre çalışan süreci durdurdu ({self.poisoned[cell.label]}); "
+                                   "notlandırma onu atlayarak sürdü"})
                 else:
                     outcome = self._run_cell(cell)
                 self.outcomes.append(outcome)
         except WorkerLost as lost:
             self._record(lost)
+            self.close()
             if current is not None:
                 self.poisoned[current.label] = lost.detail
-                self.outcomes.append(CellOutcome(current.label, False, {"type": lost.kind, "message": lost.detail,
-                                                                        "traceback": ""}))
-            raise
+            return lost, current
         finally:
             self.time_used += time.monotonic() - t0
+        return None
 
     def _run_cell(self, cell: CellToRun) -> CellOutcome:
         timeout = min(self.limits.cell_timeout, max(self._remaining(), 0.1))

@@ -29,22 +29,30 @@ class Case:
     build: object  # (solution notebook, context) -> notebook | bytes | None (write nothing)
     modes: tuple = ("bwrap", "none")
     score_none: str | None = None  # where the fallback honestly differs (no file-system isolation)
+    status_none: str | None = None
 
 
 def cell(nb, gid):
     return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == gid)
 
 
+def fill(source: str, ctx: dict) -> str:
+    """Put the test's paths into a case's code where it says {name!r}."""
+    for key, value in ctx.items():
+        source = source.replace("{%s!r}" % key, repr(value))
+    return source
+
+
 def with_answer(gid, source):
     def build(nb, ctx):
-        cell(nb, gid).source = source
+        cell(nb, gid).source = fill(source, ctx)
         return nb
     return build
 
 
 def with_extra_cell(source, at_end=True):
     def build(nb, ctx):
-        new = nbformat.v4.new_code_cell(source.format(**ctx))
+        new = nbformat.v4.new_code_cell(fill(source, ctx))
         nb.cells.insert(len(nb.cells) if at_end else 2, new)
         return nb
     return build
@@ -107,8 +115,10 @@ CASES = [
     Case("sleeps_only_when_checked", "1.67", "timeout",
          with_answer("double", "import time\ndef double(x):\n    if isinstance(x, np.ndarray) and len(x) == 3:\n"
                                "        time.sleep(1000)\n    return 2 * np.asarray(x, dtype=float)")),
-    Case("memory_bomb", "1.00", "ok",
+    Case("memory_bomb", "1.00", "ok",  # graded with --memory 1.5: MemoryError, the process lives on
          with_answer("double", "def double(x):\n    hog = []\n    while True:\n        hog.append(bytearray(10**8))")),
+    Case("memory_bomb_at_top_level", "3.00", "ok",
+         with_extra_cell("hog = []\nwhile True:\n    hog.append(np.ones(10**7))")),
     Case("fork_bomb", "3.00", "ok",
          with_extra_cell("import os, time\ntry:\n    while True:\n        if os.fork() == 0:\n"
                          "            while True:\n                try:\n                    os.fork()\n"
@@ -116,8 +126,12 @@ CASES = [
                          "    pass")),
     Case("os_exit", "3.00", "crashed", with_extra_cell("import os\nos._exit(3)")),
     Case("segfault_ctypes", "3.00", "crashed", with_extra_cell("import ctypes\nctypes.string_at(0)")),
-    Case("stack_overflow", "3.00", "crashed",
-         with_extra_cell("import sys\nsys.setrecursionlimit(10**7)\ndef f(n):\n    return f(n + 1) + 1\nf(0)")),
+    Case("c_stack_overflow", "3.00", "crashed",
+         with_extra_cell("import sys\nsys.setrecursionlimit(10**8)\nnested = []\nfor _ in range(10**6):\n"
+                         "    nested = [nested]\nrepr(nested)")),
+    Case("deep_python_recursion", "3.00", "ok",
+         with_extra_cell("def f(n):\n    return f(n + 1) + 1\ntry:\n    f(0)\nexcept RecursionError:\n    pass")),
+    # Kills the worker template it was forked from: the grader replaces the template.
     Case("kills_its_parent", "3.00", "ok", with_extra_cell("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)")),
     Case("opens_sockets", "3.00", "ok",
          with_extra_cell("import socket\nfor host in [('127.0.0.1', 22), ('1.1.1.1', 53)]:\n    try:\n"
@@ -224,8 +238,8 @@ def test_hostile_corpus(mini_course, tmp_path, mode):
     outs = []
     for run in range(2):
         out = tmp_path / f"out{run}"
-        r = autograder("grade", "mini", subs, "--out", out, "--timeout", "2", "--isolation", mode, "--workers", "2",
-                       cwd=mini_course, timeout=1200)
+        r = autograder("grade", "mini", subs, "--out", out, "--timeout", "5", "--memory", "1.5",
+                       "--isolation", mode, "--workers", "2", cwd=mini_course, timeout=1200)
         assert r.returncode == 0, r.stderr[-3000:]
         outs.append(out)
         if mode == "none":
@@ -237,7 +251,8 @@ def test_hostile_corpus(mini_course, tmp_path, mode):
     for line in (outs[0] / "grades.csv").read_text().splitlines()[1:]:
         sid, _, score, max_score, status = line.split(",")
         rows[sid] = (score, status)
-    expected = {c.name: ((c.score_none or c.score) if mode == "none" else c.score, c.status) for c in cases}
+    expected = {c.name: ((c.score_none or c.score, c.status_none or c.status) if mode == "none" else
+                         (c.score, c.status)) for c in cases}
     assert rows == expected
 
     # The second run gives identical grades, and nothing outside the output changed.
