@@ -33,6 +33,7 @@ validate: setup
 
 bench: setup
 	$(PY) benchmarks/grade_solutions.py --copies 8
+	$(PY) benchmarks/grade_throughput.py -n 12
 
 clean:
 	rm -rf out

@@ -85,6 +85,7 @@ class SubmissionResult:
     cells: list[CellScore]
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    timing: dict = field(default_factory=dict)  # where the seconds went; not part of the grade record
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -96,6 +97,7 @@ class SubmissionResult:
         for cell in data["cells"]:
             cell.pop("checks", None)
         data.pop("seconds", None)  # timing is not part of the grade record
+        data.pop("timing", None)
         return data
 
 
@@ -197,8 +199,13 @@ def grade_submission(assignment: Assignment, submission: Submission, options: Gr
     else:
         status = max((r.status for r in nb_results.values() if r.status in STATUS_ORDER[:3]),
                      key=STATUS_ORDER.index, default="ok")
+    seconds = time.monotonic() - t0
+    checks_time = sum(r.seconds for r in results)
+    cells_time = sum(run.cells_time for run in runs.values())
+    timing = {"total": round(seconds, 4), "checks": round(checks_time, 4), "cells": round(cells_time, 4),
+              "overhead": round(max(seconds - checks_time - cells_time, 0.0), 4)}
     return SubmissionResult(submission.student_id, assignment.id, status, score, max_score,
-                            list(nb_results.values()), cells, notes, round(time.monotonic() - t0, 3))
+                            list(nb_results.values()), cells, notes, round(seconds, 3), timing)
 
 
 def _grade_one(args):

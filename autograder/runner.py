@@ -30,6 +30,7 @@ class CheckResult:
     passed: bool
     message: str = ""
     skipped: bool = False
+    seconds: float = 0.0  # time in the check's body (its own compute and the student code it calls)
 
 
 class SuiteError(CourseError):
@@ -127,9 +128,11 @@ class _GradingPlugin:
             self.results.append(CheckResult(cell.notebook, cell.grade_id, name, weight, False, "atlandı", True))
         elif report.failed and call.when in ("setup", "call"):
             message = explain_failure(call.excinfo.value) if call.excinfo else "Kontrol başarısız oldu."
-            self.results.append(CheckResult(cell.notebook, cell.grade_id, name, weight, False, message))
+            self.results.append(CheckResult(cell.notebook, cell.grade_id, name, weight, False, message,
+                                            seconds=round(call.duration, 4)))
         elif report.passed and call.when == "call":
-            self.results.append(CheckResult(cell.notebook, cell.grade_id, name, weight, True))
+            self.results.append(CheckResult(cell.notebook, cell.grade_id, name, weight, True,
+                                            seconds=round(call.duration, 4)))
 
 
 def run_checks(assignment: Assignment, students: dict[str, Student], only: set[str] | None = None) -> list[CheckResult]:
@@ -147,6 +150,7 @@ def run_checks(assignment: Assignment, students: dict[str, Student], only: set[s
         args = [str(checks), "-c", str(ini), "--rootdir", str(checks), "--import-mode=importlib",
                 "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:unraisableexception", "-p", "no:threadexception",
                 "-p", "no:faulthandler", "-p", "no:warnings", "-p", "no:junitxml", "-p", "no:pastebin", "-p", "no:doctest",
+                "-p", "no:logging",
                 "-q", "--no-header"]
         sink = io.StringIO()
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):

@@ -23,6 +23,10 @@ import autograder
 
 PACKAGE_DIR = Path(autograder.__file__).resolve().parent
 
+#: Imported once by the worker template, so that each forked worker has them for free (~4 s in all).
+PRELOAD = ("torch", "numpy", "matplotlib.pyplot", "sklearn.datasets", "sklearn.model_selection",
+           "sklearn.preprocessing", "torchvision", "statsmodels.datasets")
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -351,12 +355,12 @@ class WorkerProcess:
 
 def spawn_worker(fd: int, limits: Limits, isolation: Isolation | None = None,
                  env_extra: dict | None = None, module: str = "autograder.worker",
-                 cgroup: WorkerCgroup | None = None) -> WorkerProcess:
+                 cgroup: WorkerCgroup | None = None, preload: tuple[str, ...] = ("torch", "numpy")) -> WorkerProcess:
     """Start ``python -m module --fd fd`` in the sandbox (a worker, or the zygote that forks workers)."""
     isolation = isolation or Isolation()
     workdir = tempfile.TemporaryDirectory(prefix="ag-worker-")
     path = Path(workdir.name)
-    argv = [sys.executable, "-m", module, "--fd", str(fd)]
+    argv = [sys.executable, "-m", module, "--fd", str(fd), "--preload", ",".join(preload)]
     argv = isolation.wrap(argv, path)
     # Until the worker redirects its own output, start-up errors land in this file.
     with open(path / "worker-start.log", "wb") as start_log:
@@ -444,7 +448,7 @@ class ZygoteLauncher:
         os.set_inheritable(theirs.fileno(), True)
         try:
             self.template = spawn_worker(theirs.fileno(), self.limits, self.isolation, self.env_extra,
-                                         module="autograder.zygote", cgroup=self.cgroup)
+                                         module="autograder.zygote", cgroup=self.cgroup, preload=PRELOAD)
         finally:
             theirs.close()
         self.control = ours

@@ -151,6 +151,7 @@ class NotebookRun:
         self.starts = 0
         self.poisoned: dict[str, str] = {}  # cells that killed or hung the worker: label -> why
         self.time_used = 0.0
+        self.cells_time = 0.0  # time the worker spent running the notebook's cells
         self._budget_exhausted = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -213,6 +214,7 @@ class NotebookRun:
 
     def _run_cell(self, cell: CellToRun) -> CellOutcome:
         timeout = min(self.limits.cell_timeout, max(self._remaining(), 0.1))
+        t0 = time.monotonic()
         try:
             reply, _ = self.client.request("run_cell", timeout=timeout, source=cell.source)
         except WorkerLost as lost:
@@ -221,6 +223,8 @@ class NotebookRun:
                 self._record(lost)
                 return CellOutcome(cell.label, False, {"type": "Timeout", "message": lost.detail, "traceback": ""})
             raise
+        finally:
+            self.cells_time += time.monotonic() - t0
         return CellOutcome(cell.label, reply["ok"], reply.get("error"), str(reply.get("output", ""))[-1000:])
 
     def _record(self, lost: WorkerLost):

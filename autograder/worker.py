@@ -79,18 +79,7 @@ class Worker:
 
     # ------------------------------------------------------------------ set-up
     def start_shell(self):
-        from IPython.core.interactiveshell import InteractiveShell
-        from traitlets.config import Config
-
-        cfg = Config()
-        cfg.HistoryManager.enabled = False
-        shell = InteractiveShell.instance(config=cfg)
-        # Notebooks often start with these; they must not fail or reach out while grading.
-        for name in ("matplotlib", "pip", "conda"):
-            shell.register_magic_function(lambda line="", cell=None: None, "line", name)
-        shell.system = lambda cmd: print("(kabuk komutları notlandırma sırasında çalıştırılmaz)")
-        shell.user_ns["__name__"] = "__main__"
-        self.shell = shell
+        self.shell = make_shell()
         from autograder import worker_contexts
 
         self.contexts = worker_contexts.CONTEXTS
@@ -223,6 +212,25 @@ class Worker:
 
 # ---------------------------------------------------------------------- helpers
 
+def make_shell():
+    """The IPython shell that runs the cells (one per process; the zygote makes it before forking)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    if InteractiveShell.initialized():
+        return InteractiveShell.instance()
+    cfg = Config()
+    cfg.HistoryManager.enabled = False
+    shell = InteractiveShell.instance(config=cfg)
+    shell.colors = "nocolor"
+    # Notebooks often start with these; they must not fail or reach out while grading.
+    for name in ("matplotlib", "pip", "conda"):
+        shell.register_magic_function(lambda line="", cell=None: None, "line", name)
+    shell.system = lambda cmd: print("(kabuk komutları notlandırma sırasında çalıştırılmaz)")
+    shell.user_ns["__name__"] = "__main__"
+    return shell
+
+
 def _type_name(obj) -> str:
     tp = type(obj)
     module = getattr(tp, "__module__", "") or ""
@@ -285,7 +293,10 @@ def _seed(seed: int):
 def preload(names: str) -> None:
     """Import the heavy modules once (in a standalone worker, or in the zygote before it forks)."""
     for name in filter(None, names.split(",")):
-        __import__(name)
+        try:
+            __import__(name)
+        except ImportError:
+            pass  # a convenience, not a requirement: the notebook imports what it needs
     try:
         import torch
 

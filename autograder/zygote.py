@@ -169,6 +169,7 @@ def main(argv=None):
     from autograder import worker
 
     worker.preload(args.preload)
+    worker.make_shell()  # forked workers inherit a ready shell with an empty namespace
     _send_json(control, {"ok": True, "pid": os.getpid()})
     Template(control).serve()
 
