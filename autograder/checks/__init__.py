@@ -29,7 +29,7 @@ from autograder.session import StudentCodeError, WorkerLost
 __all__ = [
     "grade", "CheckFailed", "fail", "rel_error", "as_array", "expect", "expect_close", "expect_equal",
     "expect_shape", "expect_dtype", "expect_tensor", "expect_ndarray", "expect_number", "describe_value",
-    "StudentCodeError", "WorkerLost", "Handle",
+    "StudentCodeError", "WorkerLost", "Handle", "call", "call_method", "close",
 ]
 
 
@@ -207,3 +207,35 @@ def expect_equal(got, expected, what: str = "sonuç", hint: str = ""):
         fail(f"{what}: {expected!r} bekleniyordu, ama {describe_value(got)} geldi." + (f" {hint}" if hint else ""))
     if got != expected:
         fail(f"{what}: {expected!r} bekleniyordu, ama {got!r} geldi." + (f" {hint}" if hint else ""))
+
+
+# ---------------------------------------------------------------------- calling with a hint
+
+def _raised(name: str, exc: StudentCodeError, hint: str):
+    if exc.type == "NotImplementedError":
+        raise exc  # the runtime says "not written yet"
+    fail(f"{name}(...) bir hata verdi: {exc.type}: {exc.message[:300]}" + (f" {hint}" if hint else ""))
+
+
+def call(student, fn, *args, hint: str = "", **kwargs):
+    """``student.call`` that, when the student's code raises, fails with the error and ``hint``."""
+    try:
+        return student.call(fn, *args, **kwargs)
+    except StudentCodeError as exc:
+        _raised(fn if isinstance(fn, str) else "model", exc, hint)
+
+
+def call_method(student, obj, method: str, *args, hint: str = "", **kwargs):
+    """``student.call_method`` with the same failure message as :func:`call`."""
+    try:
+        return student.call_method(obj, method, *args, **kwargs)
+    except StudentCodeError as exc:
+        _raised(method, exc, hint)
+
+
+def close(got, expected, tol: float = 1e-10) -> bool:
+    """Whether ``got`` matches ``expected`` within ``tol`` relative error (False for a non-numeric answer)."""
+    try:
+        return rel_error(got, expected) <= tol
+    except AssertionError:
+        return False

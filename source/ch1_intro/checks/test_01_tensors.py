@@ -2,21 +2,11 @@
 import numpy as np
 import torch
 
-from autograder.checks import (StudentCodeError, expect_close, expect_dtype, expect_number, expect_shape,
-                               expect_tensor, fail, grade, rel_error)
+from autograder.checks import (call, close, expect_close, expect_dtype, expect_number, expect_shape, expect_tensor,
+                               fail, grade, rel_error)
 
 TORCH_DTYPE = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32,
                np.dtype(np.int64): torch.int64}
-
-
-def call(student, fn, *args, hint="", **kwargs):
-    """student.call with a hint appended when the student's code raises."""
-    try:
-        return student.call(fn, *args, **kwargs)
-    except StudentCodeError as exc:
-        if exc.type == "NotImplementedError":
-            raise
-        fail(f"{fn}(...) bir hata verdi: {exc.type}: {exc.message[:300]}" + (f" {hint}" if hint else ""))
 
 
 def expect_dict(value, keys, what):
@@ -25,13 +15,6 @@ def expect_dict(value, keys, what):
     missing = [k for k in keys if k not in value]
     if missing:
         fail(f"{what}: sözlükte şu anahtarlar eksik: {', '.join(repr(k) for k in missing)}.")
-
-
-def close(got, expected, tol=1e-10):
-    try:
-        return rel_error(got, expected) <= tol
-    except AssertionError:
-        return False
 
 
 # ---------------------------------------------------------------------------- 1. numpy bridge

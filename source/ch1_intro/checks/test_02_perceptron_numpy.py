@@ -1,28 +1,11 @@
 """Hidden checks for 02_perceptron_numpy.ipynb (bias column, step function, perceptron rule, accuracy)."""
 import numpy as np
 
-from autograder.checks import (StudentCodeError, expect_close, expect_ndarray, expect_number, expect_shape, fail,
-                               grade, rel_error)
+from autograder.checks import (call, close, expect_close, expect_ndarray, expect_number, expect_shape, fail, grade,
+                               rel_error)
 
 BIAS_HINT = ("predict'e verilen X sapma sütununu zaten içerir: (n, d + 1) şekilli X ile (d + 1,) şekilli w'yi "
              "doğrudan çarpın (np.dot(X, w)); sapma sütununu predict içinde yeniden eklemeyin.")
-
-
-def call(student, fn, *args, hint="", **kwargs):
-    """student.call with a hint appended when the student's code raises."""
-    try:
-        return student.call(fn, *args, **kwargs)
-    except StudentCodeError as exc:
-        if exc.type == "NotImplementedError":
-            raise
-        fail(f"{fn}(...) bir hata verdi: {exc.type}: {exc.message[:300]}" + (f" {hint}" if hint else ""))
-
-
-def close(got, expected, tol=1e-10):
-    try:
-        return rel_error(got, expected) <= tol
-    except AssertionError:
-        return False
 
 
 # ---------------------------------------------------------------------------- add_bias_column

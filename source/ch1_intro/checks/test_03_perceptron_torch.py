@@ -6,28 +6,10 @@ device bugs is a separate concern of the grader.
 import numpy as np
 import torch
 
-from autograder.checks import (StudentCodeError, expect_close, expect_shape, expect_tensor, fail,
-                               grade, rel_error)
+from autograder.checks import (call, close, expect_close, expect_shape, expect_tensor, fail, grade, rel_error,
+                               StudentCodeError)
 
 CPU = "cpu"
-
-
-def call(student, fn, *args, hint="", **kwargs):
-    """student.call with a hint appended when the student's code raises."""
-    try:
-        return student.call(fn, *args, **kwargs)
-    except StudentCodeError as exc:
-        if exc.type == "NotImplementedError":
-            raise
-        name = fn if isinstance(fn, str) else "model"
-        fail(f"{name}(...) bir hata verdi: {exc.type}: {exc.message[:300]}" + (f" {hint}" if hint else ""))
-
-
-def close(got, expected, tol=1e-10):
-    try:
-        return rel_error(got, expected) <= tol
-    except AssertionError:
-        return False
 
 
 # ---------------------------------------------------------------------------- perceptron_fit_torch
