@@ -31,13 +31,14 @@ from dataclasses import dataclass
 import torch
 
 from autograder.checks import CheckFailed, fail
+from autograder.checks.messages import student_line as _student_line
 from autograder.session import StudentCodeError
 from autograder.worker_contexts import AVAILABILITY, OP_COUNTS_GLOBAL
 
 __all__ = [
     "Finding", "hardcoded_device_uses", "explain_device_error", "grading_device", "check_device", "contexts_for",
     "run_on_device", "expect_on_device", "run_counting_ops", "expect_ops_on_device", "expect_get_device",
-    "DeviceSimulationUnsupported", "DEVICE_ENV", "IDIOM",
+    "DeviceSimulationUnsupported", "DEVICE_ENV", "IDIOM", "expect_no_hardcoded_device",
 ]
 
 #: Environment variable with the grader's ``--device`` choice (auto, cpu, cuda, cuda:N).
@@ -165,14 +166,6 @@ def _simulation_gap(error: StudentCodeError) -> bool:
         or "data-dependent" in text or "DataDependentOutputException" in error.type
 
 
-def _student_line(traceback_text: str) -> str:
-    """The last line of student code in a worker traceback (cells are compiled as ``<ipython-input-...>``)."""
-    frames = re.findall(r'File "(<ipython-input-[^"]*>|/tmp/ipykernel_[^"]*)", line (\d+)[^\n]*\n\s*([^\n]*)',
-                        traceback_text)
-    if not frames:
-        return ""
-    _, _, code = frames[-1]
-    return f" (satır: `{code.strip()[:120]}`)" if code.strip() else ""
 
 
 # ---------------------------------------------------------------------- running on a device
@@ -401,3 +394,35 @@ def hardcoded_device_uses(source: str) -> list[Finding]:
 
     visit(tree, False)
     return sorted(findings.values(), key=lambda f: (f.line, f.col))
+
+
+def _definition_spans(tree, names) -> list[tuple[int, int, str]]:
+    return [(n.lineno, n.end_lineno, n.name) for n in tree.body
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.name in names]
+
+
+def expect_no_hardcoded_device(student, names=None):
+    """Fail if the student's code hard-codes CUDA (see :func:`hardcoded_device_uses`).
+
+    ``names``: look only inside the top-level functions/classes with these names
+    (the ones a grade cell is about); None: all the code the student wrote. Each
+    cell is read on its own, so the message names the cell and its own line.
+    """
+    for cell in student.source_cells:
+        findings = hardcoded_device_uses(cell.source)
+        if not findings:
+            continue
+        spans = None
+        if names is not None:
+            tree = _parse(cell.source)
+            spans = _definition_spans(tree, set(names)) if tree is not None else []
+        for f in findings:
+            owner = None
+            if spans is not None:
+                owner = next((name for a, b, name in spans if a <= f.line <= b), None)
+                if owner is None:
+                    continue
+            where = f"`{cell.label}` hücresi, {f.line}. satır" + (f" (`{owner}` içinde)" if owner else "")
+            fail(f"{where}: `{f.code}` cihazı sabit olarak CUDA'ya bağlıyor, bu kod GPU'suz bir makinede çalışmaz: "
+                 f"cihazı bir kez `{IDIOM}` ile seçin (ya da fonksiyona verilen `device`'ı kullanın) ve tensörleri, "
+                 "modelleri `x.to(device)` ile taşıyın.")

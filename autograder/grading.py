@@ -122,8 +122,8 @@ class _Unavailable(Student):
         return self._name
 
     @property
-    def source(self):
-        return ""
+    def source_cells(self):
+        return []
 
     def _value(self, op, **payload):
         fail(self._reason)
@@ -171,7 +171,7 @@ def grade_submission(assignment: Assignment, submission: Submission, options: Gr
             result.notes.append(f"Defterin çekirdeği (kernel) '{lang}'; Python 3 olarak notlandırıldı.")
         clean = sanitize(nb, spec)
         result.notes.extend(clean.notes)
-        run = NotebookRun(name, clean.cells, options.limits, launcher, clean.student_source)
+        run = NotebookRun(name, clean.cells, options.limits, launcher, clean.student_cells)
         runs[name] = run
         students[name] = Student(run)
         nb_results[name] = result

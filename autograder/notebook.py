@@ -84,7 +84,7 @@ def kernel_language(nb) -> str | None:
 @dataclass
 class Sanitized:
     cells: list[CellToRun]  # what the worker runs, in order
-    student_source: str  # code the student wrote (answers and added cells), for static checks
+    student_cells: list[CellToRun]  # the cells the student wrote (answers and added cells), for static checks
     notes: list[str] = field(default_factory=list)  # what was restored, for the feedback (Turkish)
 
 
@@ -119,12 +119,12 @@ def sanitize(submitted, spec: NotebookSpec, include_tests: bool = False) -> Sani
     restored_locked = []
 
     cells: list[CellToRun] = []
-    student_parts: list[str] = []
+    student_cells: list[CellToRun] = []
 
     def add_extras(key):
         for i, src in enumerate(extras.get(key, [])):
             cells.append(CellToRun(f"eklenen hücre ({key or 'başta'} sonrası #{i + 1})", src))
-            student_parts.append(src)
+            student_cells.append(cells[-1])
 
     add_extras(None)
     submitted_by_id = {}
@@ -139,7 +139,7 @@ def sanitize(submitted, spec: NotebookSpec, include_tests: bool = False) -> Sani
             if is_solution_cell(rcell):
                 if gid in answers:
                     src = answers[gid]
-                    student_parts.append(src)
+                    student_cells.append(CellToRun(gid, src))
                 else:
                     src = rcell.source
                     missing.append(gid)
@@ -162,7 +162,7 @@ def sanitize(submitted, spec: NotebookSpec, include_tests: bool = False) -> Sani
     if restored_locked:
         notes.append("Değiştirilmiş ya da silinmiş kilitli hücreler özgün hâline döndürüldü: "
                      + ", ".join(restored_locked))
-    return Sanitized(cells, "\n\n".join(student_parts), notes)
+    return Sanitized(cells, student_cells, notes)
 
 
 def match_notebooks(assignment: Assignment, files: list[Path]) -> tuple[dict[str, Path], list[str]]:

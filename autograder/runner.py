@@ -42,7 +42,7 @@ def explain_failure(exc: BaseException) -> str:
     if isinstance(exc, CheckFailed):
         return str(exc)
     if isinstance(exc, StudentCodeError):
-        explained = _device_explanation(exc)
+        explained = _explanation(exc)
         text = f"Kodunuz bir hata verdi: {exc.type}: {exc.message}".rstrip()
         if explained:
             text = f"{explained} ({exc.type}: {exc.message})"
@@ -60,12 +60,10 @@ def explain_failure(exc: BaseException) -> str:
     return f"Beklenmeyen sonuç: {type(exc).__name__}: {exc}"[:1500]
 
 
-def _device_explanation(exc: StudentCodeError) -> str | None:
-    try:
-        from autograder.device import explain_device_error
-    except ImportError:
-        return None
-    return explain_device_error(exc.type, exc.message)
+def _explanation(exc: StudentCodeError) -> str | None:
+    from autograder.checks.messages import explain_error
+
+    return explain_error(exc.type, exc.message)
 
 
 class _GradingPlugin:

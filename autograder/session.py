@@ -139,12 +139,13 @@ class WorkerClient:
 class NotebookRun:
     """One notebook of one submission, executed in a worker and open to checks."""
 
-    def __init__(self, name: str, cells: list[CellToRun], limits: Limits, launcher=None, source_text: str = ""):
+    def __init__(self, name: str, cells: list[CellToRun], limits: Limits, launcher=None,
+                 student_cells: list[CellToRun] | None = None):
         self.name = name
         self.cells = cells
         self.limits = limits
         self.launcher = launcher or FreshLauncher(limits)
-        self.source_text = source_text  # the sanitized student code, for static checks
+        self.student_cells = student_cells or []  # the code the student wrote, for static checks
         self.client: WorkerClient | None = None
         self.outcomes: list[CellOutcome] = []
         self.events: list[WorkerLost] = []  # every timeout / crash seen, in order
@@ -274,8 +275,13 @@ class Student:
 
     @property
     def source(self) -> str:
-        """The student's code cells as graded (after sanitizing)."""
-        return self._run.source_text
+        """The code the student wrote (answer cells and added cells, as graded), joined."""
+        return "\n\n".join(c.source for c in self.source_cells)
+
+    @property
+    def source_cells(self) -> list[CellToRun]:
+        """The code the student wrote, cell by cell (label = grade_id of the answer cell)."""
+        return list(self._run.student_cells)
 
     @property
     def cell_outcomes(self) -> list[CellOutcome]:

@@ -450,3 +450,21 @@ def test_static_check_flags_the_right_lines():
 def test_static_check_survives_magics_and_bad_code():
     assert [f.line for f in hardcoded_device_uses("%matplotlib inline\n!pip install x\nm = m.cuda()\n")] == [3]
     assert hardcoded_device_uses("def broken(:\n    x.cuda()\n") == []
+
+
+def test_expect_no_hardcoded_device_names_the_cell_and_its_line():
+    from autograder.checks import CheckFailed
+    from autograder.device import expect_no_hardcoded_device
+    from autograder.session import CellToRun
+
+    class FakeStudent:
+        source_cells = [CellToRun("helpers", "import torch\nx = 1\n"),
+                        CellToRun("train", "def train(model, device):\n    model.cuda()\n\ndef other():\n"
+                                           "    return torch.zeros(1).cuda()\n")]
+
+    with pytest.raises(CheckFailed, match=r"`train` hücresi, 2\. satır \(`train` içinde\): `model.cuda\(\)`"):
+        expect_no_hardcoded_device(FakeStudent(), names=["train"])
+    with pytest.raises(CheckFailed, match=r"`train` hücresi, 2\. satır"):
+        expect_no_hardcoded_device(FakeStudent())
+    FakeStudent.source_cells = FakeStudent.source_cells[:1]
+    expect_no_hardcoded_device(FakeStudent())  # nothing to report

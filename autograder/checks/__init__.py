@@ -214,15 +214,18 @@ def expect_equal(got, expected, what: str = "sonuç", hint: str = ""):
 def _raised(name: str, exc: StudentCodeError, hint: str):
     if exc.type == "NotImplementedError":
         raise exc  # the runtime says "not written yet"
-    fail(f"{name}(...) bir hata verdi: {exc.type}: {exc.message[:300]}" + (f" {hint}" if hint else ""))
+    from autograder.checks.messages import error_text
+
+    fail(error_text(f"{name}(...)", exc, hint))
 
 
-def call(student, fn, *args, hint: str = "", **kwargs):
-    """``student.call`` that, when the student's code raises, fails with the error and ``hint``."""
+def call(student, fn, *args, hint: str = "", what: str | None = None, **kwargs):
+    """``student.call`` that, when the student's code raises, fails with the error explained (a known
+    PyTorch mistake) or with ``hint``, naming the student's line. ``what`` names the call in the message."""
     try:
         return student.call(fn, *args, **kwargs)
     except StudentCodeError as exc:
-        _raised(fn if isinstance(fn, str) else "model", exc, hint)
+        _raised(what or (fn if isinstance(fn, str) else "model"), exc, hint)
 
 
 def call_method(student, obj, method: str, *args, hint: str = "", **kwargs):

@@ -1,0 +1,53 @@
+"""Friendly messages: one Turkish sentence for a typical PyTorch mistake, used by every chapter.
+
+The runtime uses these when student code raises inside a check; checks use
+:func:`error_text` to add their own hint.
+"""
+from __future__ import annotations
+
+import re
+
+DTYPE_HINT = ("Veri türleri uyuşmuyor: NumPy dizileri varsayılan olarak float64'tür, PyTorch katmanlarının ağırlıkları "
+              "ise float32. Girdileri `torch.as_tensor(X, dtype=torch.float32)` ile float32 tensörlere çevirin.")
+LABEL_HINT = ("nn.CrossEntropyLoss sınıf etiketlerini tam sayı (int64, `torch.long`) bekler: etiketleri "
+              "`torch.as_tensor(y, dtype=torch.int64)` ile çevirin.")
+GRAD_HINT = ("Gradyan isteyen bir tensör NumPy'a çevrilemez: tahmini `with torch.no_grad():` bağlamında yapın "
+             "(ya da `.detach()` kullanın).")
+
+_DTYPE = re.compile(r"same dtype|expected scalar type (Float|Double|Half) but found (Float|Double|Half)|"
+                    r"Found dtype (Double|Float) but expected (Double|Float)|"
+                    r"Input type \((double|Double|torch\.DoubleTensor)\) and|"
+                    r"should be the same or input should be")
+_LABELS = re.compile(r"target dtype to be Long|expected scalar type Long|not implemented for 'Float'|"
+                     r"Expected floating point type for target|target.*must be.*(int|Long)")
+_STUDENT_FRAME = re.compile(r'File "(<ipython-input-[^"]*>|/tmp/ipykernel_[^"]*)", line (\d+)[^\n]*\n\s*([^\n]*)')
+
+
+def explain_error(exc_type: str, message: str) -> str | None:
+    """A Turkish sentence for a typical dtype, label, autograd or device mistake, or None."""
+    message = message or ""
+    if _LABELS.search(message):
+        return LABEL_HINT
+    if _DTYPE.search(message):
+        return DTYPE_HINT
+    if "requires grad" in message and "numpy" in message:
+        return GRAD_HINT
+    from autograder.device import explain_device_error  # imports torch: only when needed
+
+    return explain_device_error(exc_type, message)
+
+
+def student_line(traceback_text: str) -> str:
+    """`` (satır: `code`)`` for the last line of student code in a worker traceback, or ""."""
+    frames = _STUDENT_FRAME.findall(traceback_text or "")
+    if not frames or not frames[-1][2].strip():
+        return ""
+    return f" (satır: `{frames[-1][2].strip()[:120]}`)"
+
+
+def error_text(what: str, error, hint: str = "") -> str:
+    """'<what> bir hata verdi (satır: …): Type: message. <explanation or hint>' for a StudentCodeError."""
+    explained = explain_error(error.type, error.message)
+    text = f"{what} bir hata verdi{student_line(error.traceback)}: {error.type}: {error.message[:300]}".rstrip(". ")
+    extra = explained or hint
+    return f"{text}. {extra}" if extra else text

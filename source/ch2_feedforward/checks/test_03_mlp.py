@@ -1,0 +1,130 @@
+"""Hidden checks for 03_mlp.ipynb (make_mlp structure and forward, parameter counts)."""
+import numpy as np
+import torch
+
+from autograder.checks import StudentCodeError, expect_close, expect_shape, expect_tensor, fail, grade
+
+NO_OUTPUT_ACTIVATION = ("Son Linear katmandan sonra aktivasyon ya da softmax olmamalı: çıktı katmanı logit (ya da "
+                        "regresyonda herhangi bir gerçel sayı) üretir, nn.CrossEntropyLoss softmax'ı kendisi uygular.")
+
+
+def _activation(student, name):
+    try:
+        return student.get("nn", name, keep=True)
+    except StudentCodeError:
+        try:
+            return student.get("torch", f"nn.{name}", keep=True)
+        except StudentCodeError:
+            fail("Kontrol için nn katmanlarına erişilemedi; defterin ilk hücresindeki importlar değiştirilmemeli.")
+
+
+def _expected(sizes, activation=("ReLU",)):
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(("Linear", n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(activation)
+    return layers
+
+
+def _check_layout(student, kit, sizes, activation=None, expected_activation=("ReLU",)):
+    what = f"make_mlp({sizes}" + (f", activation=nn.{activation})" if activation else ")")
+    args = (sizes, _activation(student, activation)) if activation else (sizes,)
+    model = kit.call(student, "make_mlp", *args, keep=True, what=what)
+    got = kit.layout(student, model, what)
+    want = _expected(sizes, expected_activation)
+    if got == want:
+        return model
+    hint = ""
+    if len(got) > len(want) and got[:len(want)] == want:
+        hint = " " + NO_OUTPUT_ACTIVATION
+    elif [g[0] for g in got if g[0] == "Linear"] == [w[0] for w in want if w[0] == "Linear"] and activation and \
+            any(g[0] == "ReLU" for g in got):
+        hint = (f" Aktivasyon olarak verilen `activation` sınıfını kullanın (her seferinde yeni bir örnek: "
+                "`activation()`); nn.ReLU'yu sabit yazmayın.")
+    fail(f"{what}: katmanlar {kit.format_layout(want)} olmalıydı, ama {kit.format_layout(got)} geldi.{hint}")
+
+
+@grade("mlp_make_test", weight=1)
+def test_make_mlp_default_relu(student, kit):
+    _check_layout(student, kit, [4, 8, 3])
+    _check_layout(student, kit, [6, 5, 5, 2])
+
+
+@grade("mlp_make_test", weight=1)
+def test_make_mlp_uses_activation_argument(student, kit):
+    _check_layout(student, kit, [10, 16, 8, 2], "Tanh", ("Tanh",))
+    _check_layout(student, kit, [3, 7, 2], "LeakyReLU", ("LeakyReLU", 0.01))
+
+
+@grade("mlp_make_test", weight=1)
+def test_make_mlp_no_activation_after_last_layer(student, kit):
+    _check_layout(student, kit, [5, 1])
+    _check_layout(student, kit, [3, 2], "Tanh", ("Tanh",))
+
+
+@grade("mlp_make_test", weight=1)
+def test_make_mlp_forward_returns_logits(student, kit):
+    sizes = [3, 6, 4]
+    model = kit.call(student, "make_mlp", sizes, _activation(student, "LeakyReLU"), keep=True,
+                     what="make_mlp([3, 6, 4], activation=nn.LeakyReLU)")
+    rng = np.random.default_rng(51)
+    X = torch.tensor(rng.normal(size=(8, 3)) * 2.0, dtype=torch.float32)
+    what = "make_mlp([3, 6, 4], activation=nn.LeakyReLU)(X)"
+    got = kit.call(student, model, X, contexts=["no_grad"], what=what)
+    expect_tensor(got, what)
+    expect_shape(got, (8, 4), what)
+    try:
+        w1, b1, w2, b2 = (student.get(model, path).double() for path in ("0.weight", "0.bias", "2.weight", "2.bias"))
+    except (StudentCodeError, AttributeError):
+        fail(f"{what}: katmanlar [Linear(3, 6), LeakyReLU, Linear(6, 4)] sırasıyla bir nn.Sequential içinde olmalı.")
+    hidden = torch.nn.functional.leaky_relu(X.double() @ w1.T + b1, 0.01)
+    want = hidden @ w2.T + b2
+    if kit.close(got, torch.softmax(want, dim=1), 1e-5):
+        fail(f"{what}: çıktılar olasılık (softmax uygulanmış). {NO_OUTPUT_ACTIVATION}")
+    expect_close(got, want, tol=1e-5, what=what,
+                 hint="İleri geçiş Linear → aktivasyon → Linear olmalı; son katmandan sonra bir şey uygulanmamalı.")
+
+
+# ---------------------------------------------------------------------------- counting
+
+@grade("mlp_count_test", weight=2)
+def test_count_parameters_trainable_and_all(student, kit):
+    layers = [("Linear", 7, 5), ("BatchNorm1d", 5), ("ReLU",), ("Linear", 5, 2)]
+    model = kit.worker_sequential(student, layers)
+    total = 7 * 5 + 5 + 2 * 5 + 5 * 2 + 2  # BatchNorm: weight and bias are parameters, running stats are buffers
+    for kwargs, want in (({}, total), ({"trainable_only": False}, total)):
+        what = "count_parameters(model" + "".join(f", {k}={v}" for k, v in kwargs.items()) + ")"
+        got = kit.call(student, "count_parameters", model, what=what, **kwargs)
+        if type(got) is not int:
+            fail(f"{what}: bir Python int bekleniyordu, ama {type(got).__name__} geldi.")
+        if got != want:
+            hint = (" BatchNorm'un running_mean/running_var gibi tamponları (buffers) parametre değildir: yalnız "
+                    "model.parameters() sayılır.") if got > want else ""
+            fail(f"{what}: {want} bekleniyordu, ama {got} geldi.{hint}")
+    student.call_method(model, "0.requires_grad_", False, keep=True)  # freeze the first layer
+    frozen = 7 * 5 + 5
+    for kwargs, want, hint in (({}, total - frozen, " Dondurulmuş (requires_grad=False) parametreler "
+                                                     "trainable_only=True iken sayılmamalı."),
+                               ({"trainable_only": False}, total, " trainable_only=False iken dondurulmuş "
+                                                                    "parametreler de sayılmalı.")):
+        what = ("count_parameters(model" + "".join(f", {k}={v}" for k, v in kwargs.items())
+                + ") (ilk katman dondurulmuşken)")
+        got = kit.call(student, "count_parameters", model, what=what, **kwargs)
+        if got != want:
+            fail(f"{what}: {want} bekleniyordu, ama {got!r} geldi.{hint}")
+
+
+@grade("mlp_count_test", weight=1)
+def test_mlp_num_params_formula(student, kit):
+    for sizes in ([4, 8, 3], [64, 32, 16, 10], [5, 1], [2, 3, 3, 3, 1]):
+        want = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+        what = f"mlp_num_params({sizes})"
+        got = kit.call(student, "mlp_num_params", sizes, what=what)
+        if type(got) is not int:
+            fail(f"{what}: bir Python int bekleniyordu, ama {type(got).__name__} geldi.")
+        if got != want:
+            weights_only = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+            hint = " Sapmalar (bias) unutulmuş: her Linear(n_in, n_out) katmanında n_out sapma vardır." \
+                if got == weights_only else " Her Linear(n_in, n_out) katmanı n_in·n_out + n_out parametre ekler."
+            fail(f"{what}: {want} bekleniyordu, ama {got} geldi.{hint}")
