@@ -222,16 +222,22 @@ class WorkerCgroup:
             with open(path / "cgroup.procs", "w") as fh:
                 fh.write(str(os.getpid()))
 
-    def remove(self):
-        for path in reversed(self.paths):
+    def kill_all(self, keep: set[int] = frozenset()):
+        """SIGKILL every task in the group but those in ``keep``."""
+        for path in self.paths:
             try:
-                for pid in (path / "cgroup.procs").read_text().split():
+                pids = (path / "cgroup.procs").read_text().split()
+            except OSError:
+                continue
+            for pid in pids:
+                if pid.isdigit() and int(pid) not in keep:
                     try:
                         os.kill(int(pid), signal.SIGKILL)
-                    except (ProcessLookupError, ValueError):
+                    except ProcessLookupError:
                         pass
-            except OSError:
-                pass
+
+    def remove(self):
+        self.kill_all()
         for path in reversed(self.paths):
             for _ in range(50):  # the killed tasks take a moment to leave
                 try:
@@ -490,12 +496,14 @@ class ZygoteLauncher:
         return self._reply(self.CONTROL_TIMEOUT)
 
     def spawn(self, fd: int) -> ForkedWorker:
-        reply = self._command({"op": "fork", "env": {}}, [fd])
-        pid = reply.get("pid")
-        if not reply.get("ok") or type(pid) is not int or pid <= 0:
+        for attempt in range(2):
+            reply = self._command({"op": "fork", "env": {}}, [fd])
+            pid = reply.get("pid")
+            if reply.get("ok") and type(pid) is int and pid > 0:
+                return ForkedWorker(pid, self)
+            # Whatever filled the task cap goes with the template; a fresh one gets a second try.
             self._discard()
-            raise OSError("the worker template could not fork")
-        return ForkedWorker(pid, self)
+        raise OSError("the worker template could not fork")
 
     def child_status(self, pid: int):
         try:
@@ -527,6 +535,10 @@ class ZygoteLauncher:
             self._command({"op": "kill"})
         except OSError:
             self._discard()
+            return
+        if self.cgroup is not None and not (self.isolation and self.isolation.private_pids):
+            # Without a PID namespace, processes that left their worker's session are found here.
+            self.cgroup.kill_all(keep={self.template.pid})
 
     def _discard(self):
         if self.control is not None:
@@ -535,6 +547,8 @@ class ZygoteLauncher:
         if self.template is not None:
             self.template.kill()
             self.template = None
+        if self.cgroup is not None:
+            self.cgroup.kill_all()
 
     def close(self):
         self._discard()

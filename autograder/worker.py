@@ -140,6 +140,7 @@ class Worker:
                                                              "traceback": ""}}, None
             except BaseException as exc:  # noqa: BLE001 - every failure becomes data
                 reply, out_tensors = {"ok": False, "error": _error(exc)}, None
+            _stop_strays()
             reply["id"] = rid
             try:
                 self.channel.send(reply, out_tensors)
@@ -272,6 +273,42 @@ def _error(exc: BaseException, note: str | None = None) -> dict:
     if note:
         message = f"{note}: {message}"
     return {"type": type(exc).__name__[:200], "message": message[:2000], "traceback": text[-TRACEBACK_KEEP:]}
+
+
+def _stop_strays():
+    """Kill processes that student code started and left running (a cell or call is over).
+
+    They are in this worker's process group (it is a session leader); a DataLoader's
+    workers have ended by now. Without this, a fork bomb would keep the task cap
+    full and starve the next request.
+    """
+    me = os.getpid()
+    try:
+        children = any(open(f"/proc/self/task/{tid}/children").read().strip()
+                       for tid in os.listdir("/proc/self/task"))
+    except OSError:
+        children = True
+    if not children:
+        return
+    group = os.getpgid(0)
+    for _ in range(3):  # a fork in flight may add one more
+        found = False
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == me:
+                continue
+            try:
+                if os.getpgid(int(entry)) == group:
+                    os.kill(int(entry), signal.SIGKILL)
+                    found = True
+            except (ProcessLookupError, PermissionError):
+                pass
+        if not found:
+            break
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+    except ChildProcessError:
+        pass
 
 
 def _seed(seed: int):

@@ -24,6 +24,7 @@ import signal
 import socket
 import sys
 import tempfile
+import time
 import traceback
 
 MAX_CONTROL = 64 * 1024
@@ -68,6 +69,16 @@ class Template:
             if pid in self.children:
                 self.children[pid] = status
 
+    def fork(self):
+        """os.fork(), waiting a little for the task cap: a killed worker's processes take a moment to go."""
+        for _ in range(100):
+            try:
+                return os.fork()
+            except BlockingIOError:
+                self.reap()
+                time.sleep(0.05)
+        return None
+
     def serve(self):
         while True:
             message, fds = _recv_json(self.control)
@@ -79,7 +90,11 @@ class Template:
                 if len(fds) != 1:
                     _send_json(self.control, {"ok": False, "error": "fork needs one descriptor"})
                     continue
-                pid = os.fork()
+                pid = self.fork()
+                if pid is None:
+                    os.close(fds[0])
+                    _send_json(self.control, {"ok": False, "error": "fork failed: no free task slots"})
+                    continue
                 if pid == 0:
                     self.control.close()
                     _child(fds[0], message.get("env") or {})  # never returns
