@@ -113,6 +113,8 @@ _GENERATOR = ("Varsayılan cihaz CUDA yapılmış (`torch.set_default_device`), 
 # with cpu and meta tensors, and from its CUDA library's strings), plus the older 1.x wording.
 _EXPLANATIONS = [
     (r"Input and hidden tensors are not at the same device", _HIDDEN),
+    # "... found input tensor at cpu and parameter tensor at cuda:0": the input was left behind.
+    (r"Input and parameter tensors are not at the same device, found input tensor at cpu", _INPUT),
     (r"Input and parameter tensors are not at the same device", _MODEL),
     (r"'lengths' argument should be a 1D CPU int64 tensor", _LENGTHS),
     (r"indices should be either on cpu or on the same device as the indexed tensor", _INDEX),

@@ -96,12 +96,12 @@ def _simulation_modes():
                 return func(*args, **kwargs)
 
             # Host syncs: .item() / float() / bool() / .tolist(), .cpu() / .to("cpu"), cpu_t.copy_(meta_t).
-            if func is aten._local_scalar_dense.default:
+            if func in (aten._local_scalar_dense.default, aten.item.default):  # item: under inference_mode
                 return placeholder(args[0]).item()
-            if func is aten._to_copy.default:
-                target = torch.device(kwargs.get("device") or args[0].device)
+            if func is aten._to_copy.default or func.overloadpacket is aten.to:  # aten.to.*: inference_mode
+                target, dtype = self.to_target(func, args, kwargs)
                 if target.type == "cpu":
-                    return placeholder(args[0], target, kwargs.get("dtype"))
+                    return placeholder(args[0], target, dtype)
             if func is aten.copy_.default and args[0].device.type == "cpu":
                 return args[0].zero_()
 
@@ -116,6 +116,18 @@ def _simulation_modes():
             if func in (aten.equal.default, aten.allclose.default):
                 return False
             return func(*args, **kwargs)
+
+        @staticmethod
+        def to_target(func, args, kwargs):
+            """(device, dtype) a copy or `to` op sends its tensor to."""
+            device, dtype = kwargs.get("device"), kwargs.get("dtype")
+            if func is aten.to.device:
+                device, dtype = args[1], args[2] if len(args) > 2 else dtype
+            elif func is aten.to.other:
+                device, dtype = args[1].device, args[1].dtype
+            elif func is aten.to.dtype:
+                dtype = args[1] if len(args) > 1 else dtype
+            return torch.device(device or args[0].device), dtype
 
         @staticmethod
         def check_devices(func, args, tensors):

@@ -468,3 +468,29 @@ def test_expect_no_hardcoded_device_names_the_cell_and_its_line():
         expect_no_hardcoded_device(FakeStudent())
     FakeStudent.source_cells = FakeStudent.source_cells[:1]
     expect_no_hardcoded_device(FakeStudent())  # nothing to report
+
+
+def test_an_rnn_input_left_on_the_cpu_blames_the_input():
+    from autograder.device import explain_device_error
+
+    message = ("Input and parameter tensors are not at the same device, found input tensor at cpu and parameter "
+               "tensor at cuda:0")
+    assert "Girdi CPU'da kalmış" in explain_device_error("RuntimeError", message)
+    swapped = message.replace("input tensor at cpu", "input tensor at cuda:0").replace("parameter tensor at cuda:0",
+                                                                                       "parameter tensor at cpu")
+    assert "Modelin ağırlıkları" in explain_device_error("RuntimeError", swapped)
+
+
+def test_simulation_reads_values_under_inference_mode():
+    import torch
+
+    from autograder.worker_contexts import SimulatedDevice
+
+    with SimulatedDevice():
+        t = torch.ones(2, device="meta")
+        with torch.inference_mode():
+            assert t.sum().item() == 0.0
+            assert t.cpu().device.type == "cpu"
+            assert t.to("cpu", torch.float64).dtype == torch.float64
+            assert t.to(torch.zeros(1)).device.type == "cpu"
+            assert t.to(torch.float16).device.type == "meta"
