@@ -183,7 +183,6 @@ def cmd_check(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from autograder.grading import GradeOptions
     from autograder.validate import format_rows, validate
 
     course = Course.find()

@@ -15,7 +15,6 @@ import multiprocessing.util
 import os
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Callable
 
 from autograder.assignment import Assignment

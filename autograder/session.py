@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from autograder.protocol import (
     Channel,
@@ -22,7 +22,7 @@ from autograder.protocol import (
     encode_value,
     socketpair,
 )
-from autograder.sandbox import FreshLauncher, Isolation, Limits
+from autograder.sandbox import FreshLauncher, Limits
 
 START_TIMEOUT = 120.0  # importing torch on a loaded machine can take a while
 GRACE = 5.0  # the worker's own alarm fires first; this is the hard stop after it

@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.assignment import Assignment, Course, CourseError, Mutant, nbgrader_meta
-from autograder.grading import GradeOptions, SubmissionResult, grade_class
+from autograder.grading import GradeOptions, grade_class
 from autograder.release import HIDDEN, generate
 from autograder.submissions import Submission
 
@@ -62,9 +62,9 @@ def check_leaks(course: Course, aid: str) -> list[Row]:
             problems.append(f"non-notebook file {path.relative_to(released)}")
         if any(part in HIDDEN for part in path.relative_to(released).parts):
             problems.append(f"hidden material {path.relative_to(released)}")
-    # A solution line is secret unless the source also shows it outside solution blocks
-    # (instructions may name `optimizer.zero_grad()`, visible checks may repeat a call).
-    secret_lines, public_lines = set(), set()
+    # A solution line is secret unless the source also shows it outside solution blocks (instructions may
+    # quote `model.to(device)`, a visible check may repeat a call): the release is made of that public text.
+    secret_lines, public_text = set(), []
     for src in sorted((course.source_dir / aid).glob("*.ipynb")):
         for cell in nbformat.read(src, as_version=4).cells:
             for block in SOLUTION_BLOCK.findall(cell.source):
@@ -72,8 +72,9 @@ def check_leaks(course: Course, aid: str) -> list[Row]:
                     line = line.strip()
                     if len(line) >= 16 and not line.startswith("#"):
                         secret_lines.add(line)
-            public_lines.update(line.strip() for line in SOLUTION_BLOCK.sub("", cell.source).splitlines())
-    secret_lines -= public_lines
+            public_text.append(SOLUTION_BLOCK.sub("", cell.source))
+    public = "\n".join(public_text)
+    secret_lines = {line for line in secret_lines if line not in public}
     check_sources = [p.read_text() for p in (course.source_dir / aid / "checks").rglob("*.py")] \
         if (course.source_dir / aid / "checks").is_dir() else []
     for path in sorted(released.glob("*.ipynb")):

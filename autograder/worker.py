@@ -21,7 +21,7 @@ import socket
 import sys
 import traceback
 
-from autograder.protocol import Channel, Handle, PeerClosed, ProtocolError, decode_value, encode_value
+from autograder.protocol import Channel, PeerClosed, ProtocolError, decode_value, encode_value
 
 OUTPUT_KEEP = 64 * 1024  # characters of student output kept for feedback
 TRACEBACK_KEEP = 4000

@@ -216,7 +216,7 @@ def _raised(name: str, exc: StudentCodeError, hint: str):
         raise exc  # the runtime says "not written yet"
     from autograder.checks.messages import error_text
 
-    fail(error_text(f"{name}(...)", exc, hint))
+    fail(error_text(name, exc, hint))
 
 
 def call(student, fn, *args, hint: str = "", what: str | None = None, **kwargs):
@@ -225,7 +225,7 @@ def call(student, fn, *args, hint: str = "", what: str | None = None, **kwargs):
     try:
         return student.call(fn, *args, **kwargs)
     except StudentCodeError as exc:
-        _raised(what or (fn if isinstance(fn, str) else "model"), exc, hint)
+        _raised(what or (f"{fn}(...)" if isinstance(fn, str) else "model(...)"), exc, hint)
 
 
 def call_method(student, obj, method: str, *args, hint: str = "", **kwargs):
@@ -233,7 +233,7 @@ def call_method(student, obj, method: str, *args, hint: str = "", **kwargs):
     try:
         return student.call_method(obj, method, *args, **kwargs)
     except StudentCodeError as exc:
-        _raised(method, exc, hint)
+        _raised(f"{method}(...)", exc, hint)
 
 
 def close(got, expected, tol: float = 1e-10) -> bool:

@@ -1,0 +1,243 @@
+"""Hidden checks for 04_deep_cnn.ipynb (VGG block, residual block, a small ResNet, parameter counts).
+
+Value checks give the student's convolutions known weights matched by shape (so the names and
+order of their layers do not matter), leave batch norm at its initial state and use eval mode, in
+float64; the expected outputs come from reference modules in conftest.py.
+"""
+import torch
+
+from autograder.checks import expect_close, expect_tensor, fail, grade
+
+
+def _module(student, kit, fn, *args, **kwargs):
+    label = f"{fn}(" + ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())]) + ")"
+    handle = kit.call(student, fn, *args, keep=True, **kwargs)
+    return handle, kit.module_info(student, handle, label), label
+
+
+def _shape_of(student, kit, handle, label, x, expected_shape, hint=""):
+    what = f"{label}(x), x{tuple(x.shape)}"
+    out = kit.call(student, handle, x, contexts=["no_grad"], hint=hint, what=what)
+    expect_tensor(out, what)
+    if tuple(out.shape) != tuple(expected_shape):
+        fail(f"{what}: çıktı şekli {tuple(expected_shape)} olmalıydı, ama {tuple(out.shape)} geldi. {hint}".rstrip())
+    return out
+
+
+def _values(student, kit, handle, info, label, reference, x, seed, hint):
+    want = sorted(tuple(p.shape) for p in reference.parameters())
+    if kit.param_shapes(info) != want:
+        fail(f"{label}: parametre şekilleri {want} olmalıydı, ama {kit.param_shapes(info)} geldi. Katmanları "
+             "tarif edildiği gibi kurun (evrişimler bias=False).")
+    kit.fill_by_shape(student, handle, info, reference, seed=seed, only_4d=True)
+    kit.call_method(student, handle, "eval")
+    reference.eval()
+    got = kit.call(student, handle, x, contexts=["no_grad"], what=f"{label}(x)", hint=hint)
+    with torch.no_grad():
+        expected = reference(x)
+    expect_close(got, expected, what=f"{label}(x) (bilinen ağırlıklarla, eval kipinde)", hint=hint)
+
+
+def _on_device(student, kit, handle, label, x_shape, out_shape):
+    dev = kit.check_device()
+    kit.call_method(student, handle, "to", dev)
+    hx = kit.to_worker(student, torch.randn(*x_shape, generator=torch.Generator().manual_seed(99)), dev)
+    out = kit.forward_backward_on_device(student, handle, hx, dev, f"{label} (model.to(device) sonrası ileri geçiş)")
+    if out is None:
+        return
+    info = student.describe(out).get("tensor")
+    if info is None or torch.device(info["device"]).type != dev.type or tuple(info["shape"]) != tuple(out_shape):
+        fail(f"{label}: {kit.device_words(dev)} üzerinde {tuple(out_shape)} şekilli bir çıktı bekleniyordu.")
+    for name, _, device, _ in student.describe(handle).get("parameters", []):
+        if torch.device(device).type != dev.type:
+            fail(f"{label}: model.to(device) sonrası `{name}` parametresi hâlâ {device} cihazında: katmanları "
+                 "modülün özniteliği, nn.Sequential ya da nn.ModuleList yapın (düz Python listesi değil).")
+
+
+# ---------------------------------------------------------------------------- vgg_block
+
+
+@grade("vgg_block_test", weight=1)
+def test_vgg_block_halves_the_size(student, kit):
+    g = torch.Generator().manual_seed(101)
+    for args, x_shape, out_shape in [((3, 8, 2), (2, 3, 16, 12), (2, 8, 8, 6)),
+                                     ((4, 4, 1), (1, 4, 7, 9), (1, 4, 3, 4))]:
+        handle, info, label = _module(student, kit, "vgg_block", *args)
+        if "Sequential" not in info.get("type", ""):
+            fail(f"{label}: bir nn.Sequential döndürmeliydi, ama {info.get('type')} geldi.")
+        _shape_of(student, kit, handle, label, torch.randn(*x_shape, generator=g), out_shape,
+                  hint="3×3 evrişimler padding=1 ile boyutu korumalı, sondaki MaxPool2d(2, 2) yarıya indirmeli.")
+
+
+@grade("vgg_block_test", weight=2)
+def test_vgg_block_values(student, kit, ref):
+    handle, info, label = _module(student, kit, "vgg_block", 3, 5, 3)
+    x = torch.randn(2, 3, 10, 8, generator=torch.Generator().manual_seed(102), dtype=torch.float64)
+    _values(student, kit, handle, info, label, ref.vgg_block(3, 5, 3), x, seed=103,
+            hint="Her evrişimden sonra BatchNorm2d ve ReLU gelmeli; blok tek bir MaxPool2d(2, 2) ile bitmeli.")
+
+
+@grade("vgg_block_test", weight=1)
+def test_vgg_block_parameter_count(student, kit, ref):
+    for args in [(3, 8, 2), (16, 32, 3)]:
+        _, info, label = _module(student, kit, "vgg_block", *args)
+        expected = sum(p.numel() for p in ref.vgg_block(*args).parameters())
+        if kit.n_params(info) != expected:
+            fail(f"{label}: {expected} parametre bekleniyordu, ama {kit.n_params(info)} geldi. Evrişimler "
+                 "bias=False olmalı (BatchNorm kaydırmayı kendisi öğrenir); her evrişimden sonra bir BatchNorm2d.")
+
+
+# ---------------------------------------------------------------------------- ResidualBlock
+
+BLOCK_SHAPES = [((8, 8, 1), (2, 8, 9, 9), (2, 8, 9, 9)), ((8, 16, 2), (2, 8, 9, 9), (2, 16, 5, 5)),
+                ((8, 8, 2), (2, 8, 9, 9), (2, 8, 5, 5)), ((4, 12, 1), (2, 4, 6, 7), (2, 12, 6, 7))]
+
+
+def _block(student, kit, in_ch, out_ch, stride):
+    return _module(student, kit, "ResidualBlock", in_ch, out_ch, stride=stride)
+
+
+@grade("residual_block_test", weight=1)
+def test_residual_block_shapes(student, kit):
+    g = torch.Generator().manual_seed(111)
+    for args, x_shape, out_shape in BLOCK_SHAPES:
+        handle, _, label = _block(student, kit, *args)
+        _shape_of(student, kit, handle, label, torch.randn(*x_shape, generator=g), out_shape,
+                  hint="Adım yalnız ilk 3×3 evrişimde (padding=1); kanal ya da adım değişince kestirme yol 1×1 bir "
+                       "izdüşümle (stride=stride) girdiyi aynı şekle getirmeli.")
+
+
+@grade("residual_block_test", weight=1)
+def test_residual_block_projection_only_when_needed(student, kit):
+    for (in_ch, out_ch, stride), _, _ in BLOCK_SHAPES:
+        _, info, label = _block(student, kit, in_ch, out_ch, stride)
+        one_by_one = [tuple(s) for _, s, _, _ in info.get("parameters", []) if len(s) == 4 and tuple(s[2:]) == (1, 1)]
+        needed = stride != 1 or in_ch != out_ch
+        if needed and one_by_one != [(out_ch, in_ch, 1, 1)]:
+            fail(f"{label}: kanal sayısı ya da adım değiştiği için kestirme yolda tek bir 1×1 izdüşüm "
+                 f"(nn.Conv2d({in_ch}, {out_ch}, kernel_size=1, stride={stride}, bias=False) ve BatchNorm2d) "
+                 f"olmalıydı; bulunan 1×1 evrişim ağırlıkları: {one_by_one}.")
+        if not needed and one_by_one:
+            fail(f"{label}: girdi ve çıktı aynı şekilde; kestirme yol girdinin kendisi olmalı (nn.Identity()), "
+                 "1×1 izdüşüm yalnız gerektiğinde kurulur.")
+
+
+@grade("residual_block_test", weight=2)
+def test_residual_block_skip_path(student, kit):
+    handle, info, label = _block(student, kit, 6, 6, 1)
+    kit.call_method(student, handle, "double")
+    kit.call_method(student, handle, "eval")
+    for name, shape, _, _ in info.get("parameters", []):
+        if len(shape) == 4:
+            kit.call_method(student, handle, f"{name}.data.zero_")
+    x = torch.randn(2, 6, 5, 5, generator=torch.Generator().manual_seed(112), dtype=torch.float64)
+    got = kit.call(student, handle, x, contexts=["no_grad"], what=f"{label}(x)")
+    expect_tensor(got, f"{label}(x)")
+    if tuple(got.shape) == tuple(x.shape) and kit.close(got, torch.zeros_like(x)):
+        fail(f"{label}: evrişim ağırlıkları sıfırken (eval kipinde) blok 0 döndürdü; ReLU(x) döndürmeliydi. Kestirme "
+             "yol eksik: çıktı ReLU(F(x) + x) olmalı.")
+    expect_close(got, torch.relu(x), what=f"{label}(x) (evrişim ağırlıkları sıfır, eval kipi)",
+                 hint="F(x) = 0 iken blok ReLU(0 + x) = ReLU(x) vermeli: girdiyi toplamaya ekleyin, son ReLU "
+                      "toplamdan sonra gelsin.")
+
+
+@grade("residual_block_test", weight=2)
+def test_residual_block_values(student, kit, ref):
+    hint = ("Ana yol: conv1 (3×3, stride=stride, padding=1) → BN → ReLU → conv2 (3×3, stride=1, padding=1) → BN; "
+            "kestirme: girdi ya da 1×1 izdüşüm (stride=stride) → BN; çıktı ReLU(ana + kestirme).")
+    g = torch.Generator().manual_seed(113)
+    for seed, (in_ch, out_ch, stride), x_shape in [(114, (6, 6, 1), (2, 6, 7, 7)), (115, (4, 8, 2), (2, 4, 9, 8))]:
+        handle, info, label = _block(student, kit, in_ch, out_ch, stride)
+        x = torch.randn(*x_shape, generator=g, dtype=torch.float64)
+        _values(student, kit, handle, info, label, ref.ResidualBlock(in_ch, out_ch, stride), x, seed, hint)
+
+
+@grade("residual_block_test", weight=1)
+def test_residual_block_on_device(student, kit):
+    for args, x_shape, out_shape in [((4, 8, 2), (2, 4, 9, 9), (2, 8, 5, 5)), ((6, 6, 1), (2, 6, 5, 5), (2, 6, 5, 5))]:
+        handle, _, label = _block(student, kit, *args)
+        _on_device(student, kit, handle, label, x_shape, out_shape)
+
+
+# ---------------------------------------------------------------------------- SmallResNet
+
+
+@grade("small_resnet_test", weight=2)
+def test_small_resnet_shapes(student, kit):
+    g = torch.Generator().manual_seed(121)
+    for kwargs, x_shape, out_shape in [({}, (2, 1, 8, 8), (2, 10)), ({}, (1, 1, 28, 28), (1, 10)),
+                                       ({"in_channels": 3, "num_classes": 5}, (2, 3, 32, 32), (2, 5))]:
+        handle, _, label = _module(student, kit, "SmallResNet", **kwargs)
+        kit.call_method(student, handle, "eval")
+        _shape_of(student, kit, handle, label, torch.randn(*x_shape, generator=g), out_shape,
+                  hint="Başta nn.AdaptiveAvgPool2d(1) ve nn.Flatten() kullanın ki sınıflandırıcının girdisi her "
+                       "görüntü boyutunda 64 olsun.")
+
+
+@grade("small_resnet_test", weight=1)
+def test_small_resnet_parameter_count(student, kit, ref):
+    for kwargs in ({}, {"in_channels": 3, "num_classes": 5}):
+        _, info, label = _module(student, kit, "SmallResNet", **kwargs)
+        expected = sum(p.numel() for p in ref.SmallResNet(**kwargs).parameters())
+        if kit.n_params(info) != expected:
+            fail(f"{label}: {expected} parametre bekleniyordu, ama {kit.n_params(info)} geldi. Bloklar bir "
+                 "nn.Sequential ya da nn.ModuleList içinde olmalı (düz bir listedekiler modüle kaydedilmez); baş "
+                 "AdaptiveAvgPool2d(1) → Flatten → Linear(64, num_classes).")
+
+
+@grade("small_resnet_test", weight=1)
+def test_small_resnet_on_device(student, kit):
+    handle, _, label = _module(student, kit, "SmallResNet")
+    _on_device(student, kit, handle, label, (2, 1, 8, 8), (2, 10))
+
+
+# ---------------------------------------------------------------------------- count_parameters
+
+
+def _count(student, kit, model, label, **kwargs):
+    got = kit.call(student, "count_parameters", model, **kwargs)
+    if isinstance(got, bool) or not isinstance(got, int):
+        fail(f"count_parameters({label}): bir Python int'i döndürmeliydi, ama {type(got).__name__} türünde "
+             f"{got!r} geldi. p.numel() değerlerini toplayın (sum(...) bir int verir).")
+    return got
+
+
+@grade("count_parameters_test", weight=2)
+def test_count_parameters_resnet18(student, kit):
+    import torchvision
+
+    expected = sum(p.numel() for p in torchvision.models.resnet18(weights=None).parameters())
+    try:
+        model = student.call_method("torchvision", "models.resnet18", weights=None, keep=True)
+    except Exception as exc:  # noqa: BLE001 - the notebook's torchvision import was removed or replaced
+        fail(f"Kontrol için torchvision.models.resnet18 kurulamadı ({exc}); defterin ilk hücresindeki "
+             "`import torchvision` değiştirilmemeli.")
+    got = _count(student, kit, model, "resnet18")
+    if got != expected:
+        hint = " Parametre tensörlerinin sayısı değil, öge sayılarının (p.numel()) toplamı isteniyor." \
+            if got == 62 else ""
+        fail(f"count_parameters(resnet18): {expected:,} bekleniyordu, ama {got:,} geldi.{hint}")
+
+
+@grade("count_parameters_test", weight=1)
+def test_count_parameters_trainable_only(student, kit):
+    import torchvision
+
+    local = torchvision.models.resnet18(weights=None)
+    total = sum(p.numel() for p in local.parameters())
+    for name in ("conv1", "bn1", "layer1", "layer2", "layer3", "layer4"):
+        getattr(local, name).requires_grad_(False)
+    trainable = sum(p.numel() for p in local.parameters() if p.requires_grad)
+    model = student.call_method("torchvision", "models.resnet18", weights=None, keep=True)
+    for name in ("conv1", "bn1", "layer1", "layer2", "layer3", "layer4"):
+        student.call_method(model, f"{name}.requires_grad_", False)
+    got_all = _count(student, kit, model, "resnet18 (dondurulmuş gövde)")
+    got_trainable = _count(student, kit, model, "resnet18 (dondurulmuş gövde), trainable_only=True",
+                           trainable_only=True)
+    if got_all != total:
+        fail(f"count_parameters(model) (gövdesi dondurulmuş resnet18): {total:,} bekleniyordu, ama {got_all:,} "
+             "geldi. trainable_only=False iken dondurulmuş parametreler de sayılır; öge sayılarını (p.numel()) "
+             "toplayın.")
+    if got_trainable != trainable:
+        fail(f"count_parameters(model, trainable_only=True): yalnız requires_grad=True olan parametreler (son katman, "
+             f"{trainable:,}) sayılmalıydı, ama {got_trainable:,} geldi.")
