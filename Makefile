@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 AG := $(VENV)/bin/autograder
-PYTEST_ARGS ?= -q -m "not gpu"
+PYTEST_ARGS ?= -q
 
 .PHONY: setup demo test test-fast validate bench clean
 
@@ -26,7 +26,7 @@ test: setup
 	$(AG) validate
 
 test-fast: setup
-	$(PY) -m pytest $(PYTEST_ARGS) -m "not slow and not gpu"
+	$(PY) -m pytest $(PYTEST_ARGS) -m "not slow"
 
 validate: setup
 	$(AG) validate

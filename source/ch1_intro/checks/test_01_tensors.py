@@ -3,7 +3,7 @@ import numpy as np
 import torch
 
 from autograder.checks import (call, close, expect_close, expect_dtype, expect_number, expect_shape, expect_tensor,
-                               fail, grade, rel_error)
+                               fail, grade)
 
 TORCH_DTYPE = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32,
                np.dtype(np.int64): torch.int64}

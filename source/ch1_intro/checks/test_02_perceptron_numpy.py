@@ -1,8 +1,7 @@
 """Hidden checks for 02_perceptron_numpy.ipynb (bias column, step function, perceptron rule, accuracy)."""
 import numpy as np
 
-from autograder.checks import (call, close, expect_close, expect_ndarray, expect_number, expect_shape, fail, grade,
-                               rel_error)
+from autograder.checks import (call, close, expect_close, expect_ndarray, expect_number, expect_shape, fail, grade)
 
 BIAS_HINT = ("predict'e verilen X sapma sütununu zaten içerir: (n, d + 1) şekilli X ile (d + 1,) şekilli w'yi "
              "doğrudan çarpın (np.dot(X, w)); sapma sütununu predict içinde yeniden eklemeyin.")

@@ -6,8 +6,7 @@ device bugs is a separate concern of the grader.
 import numpy as np
 import torch
 
-from autograder.checks import (call, close, expect_close, expect_shape, expect_tensor, fail, grade, rel_error,
-                               StudentCodeError)
+from autograder.checks import (call, close, expect_close, expect_shape, expect_tensor, fail, grade, StudentCodeError)
 
 CPU = "cpu"
 

@@ -40,7 +40,7 @@ def _check_layout(student, kit, sizes, activation=None, expected_activation=("Re
         hint = " " + NO_OUTPUT_ACTIVATION
     elif [g[0] for g in got if g[0] == "Linear"] == [w[0] for w in want if w[0] == "Linear"] and activation and \
             any(g[0] == "ReLU" for g in got):
-        hint = (f" Aktivasyon olarak verilen `activation` sınıfını kullanın (her seferinde yeni bir örnek: "
+        hint = (" Aktivasyon olarak verilen `activation` sınıfını kullanın (her seferinde yeni bir örnek: "
                 "`activation()`); nn.ReLU'yu sabit yazmayın.")
     fail(f"{what}: katmanlar {kit.format_layout(want)} olmalıydı, ama {kit.format_layout(got)} geldi.{hint}")
 

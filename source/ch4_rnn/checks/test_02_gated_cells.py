@@ -9,7 +9,6 @@ import torch
 from torch import nn
 
 from autograder.checks import call, close, expect_close, fail, grade
-from autograder.device import explain_device_error
 
 
 def _random(seed, *shapes, scale=0.5):
