@@ -102,6 +102,8 @@ class WorkerClient:
         """Send one request; return (reply, tensors). Raises WorkerLost if the worker fails."""
         if self.dead:
             raise self.dead
+        if self.channel is None:
+            raise WorkerLost("crashed", "worker was stopped")
         timeout = self.limits.cell_timeout if timeout is None else timeout
         rid = self.next_id
         self.next_id += 1
@@ -127,12 +129,15 @@ class WorkerClient:
         return reply, reply_tensors
 
     def close(self):
-        if self.channel is not None:
-            try:
-                self.channel.send({"id": 0, "op": "shutdown"})
-            except ProtocolError:
-                pass
-            self.channel.close()
+        """Stop the worker (once; later calls do nothing)."""
+        if self.channel is None:
+            return
+        try:
+            self.channel.send({"id": 0, "op": "shutdown"})
+        except ProtocolError:
+            pass
+        self.channel.close()
+        self.channel = None
         self.process.kill()
 
 
