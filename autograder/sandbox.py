@@ -187,6 +187,7 @@ class WorkerCgroup:
     def create(cls, max_tasks: int, cpus: float = 1.0) -> "WorkerCgroup | None":
         if os.geteuid() != 0:
             return None
+        cls._remove_stale()
         name = f"autograder-{os.getpid()}-{id(object()):x}"
         made: list[Path] = []
         try:
@@ -215,6 +216,15 @@ class WorkerCgroup:
             cls(made).remove()
             return None
         return cls(made)
+
+    @classmethod
+    def _remove_stale(cls):
+        """Groups left by a grader that was killed before it could clean up (its pid is gone)."""
+        for root in (*cls.V1.values(), cls.V2):
+            for path in Path(root).glob("autograder-*"):
+                pid = path.name.split("-")[1]
+                if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                    cls([path]).remove()
 
     def join(self):
         """Move the calling process in (between fork and exec)."""
