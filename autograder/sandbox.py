@@ -320,6 +320,13 @@ def worker_env(workdir: Path, extra: dict | None = None) -> dict:
     return env
 
 
+def _killed_by(sig: int) -> str:
+    try:
+        return f"killed by signal {signal.Signals(sig).name}"
+    except ValueError:
+        return f"killed by signal {sig}"
+
+
 class WorkerProcess:
     """A started worker: its process, its private directory and its channel's far end."""
 
@@ -339,12 +346,7 @@ class WorkerProcess:
         code = self.popen.poll()
         if code is None:
             return "running"
-        if code < 0:
-            try:
-                return f"killed by signal {signal.Signals(-code).name}"
-            except ValueError:
-                return f"killed by signal {-code}"
-        return f"exited with code {code}"
+        return _killed_by(-code) if code < 0 else f"exited with code {code}"
 
     def start_log(self) -> str:
         try:
@@ -410,11 +412,7 @@ class ForkedWorker:
         if status == -1:
             return "gone"
         if os.WIFSIGNALED(status):
-            sig = os.WTERMSIG(status)
-            try:
-                return f"killed by signal {signal.Signals(sig).name}"
-            except ValueError:
-                return f"killed by signal {sig}"
+            return _killed_by(os.WTERMSIG(status))
         return f"exited with code {os.WEXITSTATUS(status)}"
 
     def start_log(self) -> str:
