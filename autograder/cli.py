@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from autograder.assignment import Assignment, Course, CourseError
-from autograder.sandbox import Limits
+from autograder.isolation import Limits
 
 
 def _limits(timeout: float, memory_gb: float = 4.0) -> Limits:
@@ -29,7 +29,7 @@ def _device(requested: str) -> str:
 
 def _options(args):
     from autograder.grading import GradeOptions
-    from autograder.sandbox import detect_isolation
+    from autograder.isolation import detect_isolation
 
     device = _device(args.device)
     try:

@@ -33,7 +33,7 @@ import torch
 from autograder.checks import CheckFailed, fail
 from autograder.checks.messages import student_line as _student_line
 from autograder.session import StudentCodeError
-from autograder.worker_contexts import AVAILABILITY, OP_COUNTS_GLOBAL
+from autograder.wire.names import AVAILABILITY, OP_COUNTS_GLOBAL
 
 __all__ = [
     "Finding", "hardcoded_device_uses", "explain_device_error", "grading_device", "check_device", "contexts_for",

@@ -21,7 +21,7 @@ from autograder.assignment import Assignment
 from autograder.checks import fail
 from autograder.notebook import InvalidNotebook, kernel_language, match_notebooks, read_notebook, sanitize
 from autograder.runner import CheckResult, run_checks
-from autograder.sandbox import FreshLauncher, Isolation, Limits, ZygoteLauncher, detect_isolation
+from autograder.isolation import FreshLauncher, Isolation, Limits, TemplateLauncher, detect_isolation
 from autograder.scoring import CellScore, score_cells, total
 from autograder.session import NotebookRun, Student
 from autograder.submissions import Submission
@@ -52,7 +52,7 @@ def launcher_for(options: GradeOptions):
             atexit.register(close_launchers)
         isolation = options.isolation or detect_isolation(options.isolation_request, options.device)
         env = {"AUTOGRADER_DEVICE": options.device}
-        cls = ZygoteLauncher if options.warm else FreshLauncher
+        cls = TemplateLauncher if options.warm else FreshLauncher
         _launchers[key] = cls(options.limits, isolation, env)
     return _launchers[key]
 

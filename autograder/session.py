@@ -12,7 +12,7 @@ import time
 import zlib
 from dataclasses import dataclass
 
-from autograder.protocol import (
+from autograder.wire.protocol import (
     Channel,
     Handle,
     PeerClosed,
@@ -22,7 +22,7 @@ from autograder.protocol import (
     encode_value,
     socketpair,
 )
-from autograder.sandbox import FreshLauncher, Limits
+from autograder.isolation import FreshLauncher, Limits
 
 START_TIMEOUT = 120.0  # importing torch on a loaded machine can take a while
 GRACE = 5.0  # the worker's own alarm fires first; this is the hard stop after it

@@ -16,9 +16,9 @@ from autograder.device import (
     expect_ops_on_device, explain_device_error, grading_device, hardcoded_device_uses, run_counting_ops,
     run_on_device,
 )
-from autograder.sandbox import Limits
+from autograder.isolation import Limits
 from autograder.session import CellToRun, NotebookRun, Student, StudentCodeError
-from autograder.worker_contexts import CONTEXTS, SimulatedDevice
+from autograder.sandboxed.contexts import CONTEXTS, SimulatedDevice
 
 META = torch.device("meta")
 
@@ -484,7 +484,7 @@ def test_an_rnn_input_left_on_the_cpu_blames_the_input():
 def test_simulation_reads_values_under_inference_mode():
     import torch
 
-    from autograder.worker_contexts import SimulatedDevice
+    from autograder.sandboxed.contexts import SimulatedDevice
 
     with SimulatedDevice():
         t = torch.ones(2, device="meta")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.protocol import (
+from autograder.wire.protocol import (
     HEADER, MAGIC, Channel, Handle, MetaTensorInfo, PeerClosed, ProtocolError, ReplyTimeout, decode_value,
     encode_value, pack,
 )

@@ -23,7 +23,7 @@ from typing import Iterable
 import numpy as np
 import pytest
 
-from autograder.protocol import Handle, MetaTensorInfo
+from autograder.wire.protocol import Handle, MetaTensorInfo
 from autograder.session import StudentCodeError, WorkerLost
 
 __all__ = [

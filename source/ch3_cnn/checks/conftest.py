@@ -18,7 +18,7 @@ from torch import nn
 from autograder.checks import Handle, StudentCodeError, call, call_method, close, fail
 from autograder.checks.messages import error_text
 from autograder.device import (DeviceSimulationUnsupported, check_device, contexts_for, run_on_device)
-from autograder.worker_contexts import OP_COUNTS_GLOBAL
+from autograder.wire.names import OP_COUNTS_GLOBAL
 
 # ---------------------------------------------------------------------------- worker helpers
 

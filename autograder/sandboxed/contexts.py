@@ -20,8 +20,7 @@ import contextlib
 import functools
 from collections import Counter
 
-#: Global (in the student's namespace) where ``count_ops`` leaves its counts.
-OP_COUNTS_GLOBAL = "__autograder_op_counts__"
+from autograder.wire.names import AVAILABILITY, OP_COUNTS_GLOBAL
 
 
 def _no_grad():
@@ -333,15 +332,6 @@ def patched_availability(cuda: bool, mps: bool):
     finally:
         for obj, name, value in saved:
             setattr(obj, name, value)
-
-
-#: Availability combinations by context name, for ``available:*`` contexts.
-AVAILABILITY = {
-    "available:cuda+mps": (True, True),
-    "available:cuda": (True, False),
-    "available:mps": (False, True),
-    "available:none": (False, False),
-}
 
 
 CONTEXTS = {

@@ -1,6 +1,7 @@
 """The untrusted side: a process that runs one student's notebook and answers requests.
 
-Started by :mod:`autograder.sandbox` as ``python -m autograder.worker --fd N``.
+Runs inside the sandbox. Started by :mod:`autograder.isolation.launchers` as
+``python -P -m autograder.sandboxed.worker --fd N``, or forked by the template.
 It executes the student's code cells with IPython (so magics behave as in
 Jupyter), then serves generic requests from the trusted grader: call a
 function, read a global, call a method on an object it keeps. It is never told
@@ -21,7 +22,7 @@ import socket
 import sys
 import traceback
 
-from autograder.protocol import Channel, PeerClosed, ProtocolError, decode_value, encode_value
+from autograder.wire.protocol import Channel, PeerClosed, ProtocolError, decode_value, encode_value
 
 OUTPUT_KEEP = 64 * 1024  # characters of student output kept for feedback
 TRACEBACK_KEEP = 4000
@@ -80,9 +81,9 @@ class Worker:
     # ------------------------------------------------------------------ set-up
     def start_shell(self):
         self.shell = make_shell()
-        from autograder import worker_contexts
+        from autograder.sandboxed import contexts
 
-        self.contexts = worker_contexts.CONTEXTS
+        self.contexts = contexts.CONTEXTS
 
     # ------------------------------------------------------------------ handles
     def make_handle(self, obj) -> dict:
@@ -267,7 +268,7 @@ def _error(exc: BaseException, note: str | None = None) -> dict:
     try:
         tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
         # Drop the worker's own frames: the student needs their code, not ours.
-        text = "".join(line for line in tb if "autograder/worker.py" not in line)
+        text = "".join(line for line in tb if "autograder/sandboxed/" not in line)
     except BaseException:
         text = ""
     if note:

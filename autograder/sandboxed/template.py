@@ -1,13 +1,20 @@
 """Warm workers: a template process that imports torch once and forks a worker per notebook.
 
+Runs inside the sandbox (never trusted).
+
 Importing torch costs ~2 s; forking a process that already did costs
 milliseconds. The template ("zygote") is started exactly like a worker (same
 sandbox, same limits, same minimal environment), never sees anything secret,
 and never runs student code itself. Each child it forks:
 
 - starts a new session (so it and whatever it starts can be killed as a group),
-- gets its own private directory as home, working and temp directory,
+- gets its own private directory as home, working and temp directory (inside the scratch folder, never on
+  ``sys.path``),
 - serves one notebook over the socket the trusted side handed over, then exits.
+
+Between students (the ``kill`` command) the template kills every child and wipes the scratch folder, so
+nothing one student wrote is there for the next. The template is not dumpable: its children (same user)
+cannot read or write its memory through ``/proc/<pid>/mem`` or ptrace, so they cannot plant code in it.
 
 Control messages are small JSON datagrams on a SOCK_SEQPACKET socket; the child's
 channel travels as a file descriptor (SCM_RIGHTS). Replies are validated by the
@@ -17,37 +24,19 @@ template that misbehaves is killed and replaced.
 from __future__ import annotations
 
 import argparse
-import array
-import json
+import ctypes
 import os
+import shutil
 import signal
 import socket
+import stat
 import tempfile
 import time
 import traceback
 
-MAX_CONTROL = 64 * 1024
+from autograder.wire.control import recv_command, send_command
 
-
-def _send_json(sock: socket.socket, message: dict, fds: list[int] | None = None) -> None:
-    data = json.dumps(message).encode()
-    if fds:
-        sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
-    else:
-        sock.send(data)
-
-
-def _recv_json(sock: socket.socket) -> tuple[dict | None, list[int]]:
-    fds = array.array("i")
-    data, ancdata, flags, _ = sock.recvmsg(MAX_CONTROL, socket.CMSG_LEN(4 * fds.itemsize))
-    received = []
-    for level, kind, payload in ancdata:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.frombytes(payload[: len(payload) - (len(payload) % fds.itemsize)])
-            received.extend(fds)
-    if not data:
-        return None, received
-    return json.loads(data), received
+PR_SET_DUMPABLE = 4
 
 
 # ---------------------------------------------------------------------- the template process
@@ -80,38 +69,38 @@ class Template:
 
     def serve(self):
         while True:
-            message, fds = _recv_json(self.control)
+            message, fds = recv_command(self.control)
             self.reap()
             if message is None:
                 return
             op = message.get("op")
             if op == "fork":
                 if len(fds) != 1:
-                    _send_json(self.control, {"ok": False, "error": "fork needs one descriptor"})
+                    send_command(self.control, {"ok": False, "error": "fork needs one descriptor"})
                     continue
                 pid = self.fork()
                 if pid is None:
                     os.close(fds[0])
-                    _send_json(self.control, {"ok": False, "error": "fork failed: no free task slots"})
+                    send_command(self.control, {"ok": False, "error": "fork failed: no free task slots"})
                     continue
                 if pid == 0:
                     self.control.close()
-                    _child(fds[0], message.get("env") or {})  # never returns
+                    _child(fds[0])  # never returns
                 os.close(fds[0])
                 self.children[pid] = None
-                _send_json(self.control, {"ok": True, "pid": pid})
+                send_command(self.control, {"ok": True, "pid": pid})
             elif op == "status":
                 pid = int(message.get("pid", -1))
-                _send_json(self.control, {"ok": True, "status": self.children.get(pid, -1)})
+                send_command(self.control, {"ok": True, "status": self.children.get(pid, -1)})
             elif op == "kill_one":
                 pid = message.get("pid")
                 if type(pid) is int and pid in self.children:
-                    _kill_session(pid)
-                _send_json(self.control, {"ok": True})
+                    kill_session(pid)
+                send_command(self.control, {"ok": True})
             elif op == "kill":
                 # Kill the children's sessions and anything left in them.
                 for pid in list(self.children):
-                    _kill_session(pid)
+                    kill_session(pid)
                 for pid in list(self.children):
                     try:
                         os.waitpid(pid, 0)
@@ -119,12 +108,13 @@ class Template:
                         pass
                 self.children.clear()
                 _sweep_namespace()
-                _send_json(self.control, {"ok": True})
+                self.reap()
+                send_command(self.control, {"ok": True, "wiped": wipe_scratch()})
             else:
-                _send_json(self.control, {"ok": False, "error": f"unknown op {op!r}"})
+                send_command(self.control, {"ok": False, "error": f"unknown op {op!r}"})
 
 
-def _kill_session(pid: int):
+def kill_session(pid: int):
     """Kill a child and everything in its session (it called setsid, so its pid is the group id)."""
     for kill in (os.killpg, os.kill):
         try:
@@ -146,22 +136,58 @@ def _sweep_namespace():
                 pass
 
 
-def _child(fd: int, env: dict):
+def scratch_dir() -> str:
+    return os.environ.get("AUTOGRADER_SCRATCH") or tempfile.gettempdir()
+
+
+def wipe_scratch() -> bool:
+    """Remove everything in the scratch folder (every child is dead by now). True if it is empty."""
+    base = scratch_dir()
+
+    def force(func, path, exc_info):
+        # A student may have taken the permissions away from their own files: give them back, retry.
+        try:
+            os.chmod(os.path.dirname(path) or path, stat.S_IRWXU)
+            os.chmod(path, stat.S_IRWXU)
+        except OSError:
+            pass
+        try:
+            func(path)
+        except OSError:
+            pass
+
+    try:
+        entries = os.listdir(base)
+    except OSError:
+        return False
+    for name in entries:
+        path = os.path.join(base, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, onerror=force)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+    try:
+        return not os.listdir(base)
+    except OSError:
+        return False
+
+
+def _child(fd: int):
     """In the forked child: become a fresh worker on ``fd``."""
     code = 1
     try:
         os.setsid()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        base = os.environ.get("TMPDIR") or tempfile.gettempdir()
-        home = tempfile.mkdtemp(prefix="nb-", dir=base)
+        home = tempfile.mkdtemp(prefix="nb-", dir=scratch_dir())
         os.chdir(home)
         for key in ("HOME", "TMPDIR"):
             os.environ[key] = home
         os.environ["MPLCONFIGDIR"] = os.path.join(home, ".mpl")
         tempfile.tempdir = home
-        for key, value in env.items():
-            os.environ[str(key)] = str(value)
-        from autograder import worker
+        from autograder.sandboxed import worker
 
         worker.serve_on_fd(fd)
         code = 0
@@ -179,12 +205,17 @@ def main(argv=None):
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--preload", default="torch,numpy")
     args = parser.parse_args(argv)
+    # Not dumpable: children (same user) cannot open /proc/<pid>/mem or ptrace the template. Inherited by forks.
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except OSError:
+        pass
     control = socket.socket(fileno=args.fd)
-    from autograder import worker
+    from autograder.sandboxed import worker
 
     worker.preload(args.preload)
     worker.make_shell()  # forked workers inherit a ready shell with an empty namespace
-    _send_json(control, {"ok": True, "pid": os.getpid()})
+    send_command(control, {"ok": True, "pid": os.getpid()})
     Template(control).serve()
 
 
