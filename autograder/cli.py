@@ -84,7 +84,7 @@ def _progress(total: int, quiet: bool):
 
 def cmd_grade(args) -> int:
     from autograder import records
-    from autograder.grading import grade_class
+    from autograder.grading import close_launchers, grade_class, preflight
     from autograder.submissions import discover
 
     course = Course.find()
@@ -99,18 +99,30 @@ def cmd_grade(args) -> int:
             print(f"grading {len(subs)} submission(s) of {assignment.id} on {where}, "
                   f"device checks on {options.device}; {options.isolation.describe()}", file=sys.stderr)
         t0 = time.monotonic()
+        if not args.scheduler:
+            # The machine's failure must not read as every student's crash: no template, nobody is graded.
+            preflight(options)
+            if workers > 1 and len(subs) > 1:
+                close_launchers()  # each grading process starts its own
+        out.mkdir(parents=True, exist_ok=True)
+        finished = []
+
         with _progress(len(subs), args.quiet) as advance:
+            def record(res):
+                # Written as each submission finishes: a run that is killed keeps what it graded.
+                finished.append(res)
+                records.write_result_json(out / "results", res)
+                records.write_feedback_html(out / "feedback", res)
+                records.write_grades_csv(out / "grades.csv", finished)
+                advance(res)
+
             if args.scheduler:
                 from autograder.cluster import grade_on_cluster
 
-                results = grade_on_cluster(args.scheduler, assignment, subs, options, on_result=advance)
+                results = grade_on_cluster(args.scheduler, assignment, subs, options, on_result=record)
             else:
-                results = grade_class(assignment, subs, options, workers, on_result=advance)
-    out.mkdir(parents=True, exist_ok=True)
+                results = grade_class(assignment, subs, options, workers, on_result=record)
     records.write_grades_csv(out / "grades.csv", results)
-    for res in results:
-        records.write_result_json(out / "results", res)
-        records.write_feedback_html(out / "feedback", res)
     records.write_class_report(out / "report.html", assignment, results)
     db_url = args.gradebook or f"sqlite:///{out / 'gradebook.db'}"
     records.record_gradebook(db_url, assignment, results)
@@ -118,6 +130,11 @@ def cmd_grade(args) -> int:
     if not args.quiet:
         print(f"\n{len(results)} graded in {time.monotonic() - t0:.1f} s -> {out}/grades.csv, results/, feedback/, "
               f"report.html, gradebook {db_url}", file=sys.stderr)
+    errors = [r.student_id for r in results if r.status == "error"]
+    if errors:
+        print(f"autograder: error: {len(errors)} submission(s) could not be graded (status error; grade them "
+              f"again): {', '.join(errors[:20])}", file=sys.stderr)
+        return 1
     return 0
 
 

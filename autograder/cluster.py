@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from autograder.assignment import Assignment
-from autograder.grading import GradeOptions, SubmissionResult, grade_submission
+from autograder.grading import GradeOptions, SubmissionResult, error_result, grade_submission
 from autograder.submissions import Submission
 
 GPU_RESOURCE = "GPU"
@@ -39,6 +39,7 @@ class PackedTask:
     student_id: str
     files: dict[str, bytes]  # file name -> content
     options: GradeOptions
+    notes: list[str]  # what discovery refused
 
 
 def pack(assignment: Assignment, submission: Submission, options: GradeOptions) -> PackedTask:
@@ -46,7 +47,8 @@ def pack(assignment: Assignment, submission: Submission, options: GradeOptions) 
               for p in sorted(assignment.checks_dir.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
     files = {p.name: p.read_bytes() for p in submission.files}
     # The isolation is chosen where the task runs: the request travels, not this machine's answer.
-    return PackedTask(assignment, checks, submission.student_id, files, replace(options, isolation=None))
+    return PackedTask(assignment, checks, submission.student_id, files, replace(options, isolation=None),
+                      list(submission.notes))
 
 
 def run_packed(task: PackedTask) -> SubmissionResult:
@@ -65,7 +67,7 @@ def run_packed(task: PackedTask) -> SubmissionResult:
             files.append(path)
         assignment = Assignment(task.assignment.id, task.assignment.course, task.assignment.notebooks,
                                 checks_override=checks)
-        return grade_submission(assignment, Submission(task.student_id, files), task.options)
+        return grade_submission(assignment, Submission(task.student_id, files, task.notes), task.options)
 
 
 def grade_on_cluster(address: str, assignment: Assignment, submissions: list[Submission], options: GradeOptions,
@@ -74,12 +76,15 @@ def grade_on_cluster(address: str, assignment: Assignment, submissions: list[Sub
 
     resources = {GPU_RESOURCE: 1} if options.device == "cuda" else None
     with Client(address) as client:
-        futures = [client.submit(run_packed, pack(assignment, sub, options), resources=resources,
-                                 key=f"grade-{assignment.id}-{sub.student_id}", pure=False)
-                   for sub in submissions]
+        futures = {client.submit(run_packed, pack(assignment, sub, options), resources=resources,
+                                 key=f"grade-{assignment.id}-{sub.student_id}", pure=False): sub
+                   for sub in submissions}
         results = []
         for fut in as_completed(futures):
-            res = fut.result()
+            try:
+                res = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a lost worker costs this submission, not the class
+                res = error_result(assignment, futures[fut], f"{type(exc).__name__}: {exc}")
             results.append(res)
             if on_result:
                 on_result(res)

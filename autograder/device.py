@@ -136,9 +136,10 @@ def explain_device_error(exc_type: str, message: str) -> str | None:
     """One Turkish sentence naming a device bug and its fix, or None if the error is not about devices.
 
     ``exc_type`` and ``message`` are the exception's class name and text (as in
-    :class:`~autograder.session.StudentCodeError`).
+    :class:`~autograder.session.StudentCodeError`). Only the start of the message is read: patterns run on
+    text the student controls.
     """
-    message = message or ""
+    message = (message if isinstance(message, str) else "")[:2000]
     pair = _TYPE_PAIR.search(message)
     if pair:  # conv: "Input type (torch.cuda.FloatTensor) and weight type (torch.FloatTensor) should be the same"
         input_gpu, weight_gpu = ("cuda" in t.lower() for t in pair.groups())

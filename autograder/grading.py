@@ -20,13 +20,14 @@ from typing import Callable
 from autograder.assignment import Assignment
 from autograder.checks import fail
 from autograder.notebook import InvalidNotebook, kernel_language, match_notebooks, read_notebook, sanitize
-from autograder.runner import CheckResult, run_checks
+from autograder.runner import CheckResult, SuiteError, run_checks
 from autograder.isolation import FreshLauncher, Isolation, Limits, TemplateLauncher, detect_isolation
 from autograder.scoring import CellScore, score_cells, total
 from autograder.session import NotebookRun, Student
 from autograder.submissions import Submission
 
-STATUS_ORDER = ["ok", "timeout", "crashed", "invalid"]
+# "error": the grading machine failed on this submission (not the student's doing); it must be graded again.
+STATUS_ORDER = ["ok", "timeout", "crashed", "error", "invalid"]
 
 
 @dataclass
@@ -36,6 +37,9 @@ class GradeOptions:
     isolation: Isolation | None = None  # None: detect on first use from isolation_request
     isolation_request: str = "auto"
     warm: bool = True  # fork workers from a warm template (False: a fresh interpreter per notebook)
+    # Address-space bound of each trusted grading process (RLIMIT_DATA): what a student's replies make the
+    # checks allocate fails that submission with status "error", never the grading machine.
+    trusted_memory: int = 6 * 1024**3
 
 
 _launchers: dict = {}
@@ -139,11 +143,42 @@ def close_launchers():
         _launchers.pop(key, None)
 
 
+def error_result(assignment: Assignment, submission: Submission, reason: str, seconds: float = 0.0,
+                 only: set[str] | None = None) -> SubmissionResult:
+    """The record of a submission the grader failed on: status "error", no points, the reason in one line."""
+    cells = score_cells(assignment, [])
+    if only is not None:
+        cells = [c for c in cells if c.notebook in only]
+    _, max_score = total(cells)
+    reason = " ".join(str(reason).split())[:300]
+    notes = [f"Bu teslim notlandırılamadı ({reason}); sorun notlandırma tarafında, yeniden notlandırılacak."]
+    return SubmissionResult(submission.student_id, assignment.id, "error", 0.0, max_score, [], cells, notes,
+                            round(seconds, 3))
+
+
 def grade_submission(assignment: Assignment, submission: Submission, options: GradeOptions,
                      only: set[str] | None = None) -> SubmissionResult:
-    """Grade one submission; ``only`` restricts grading to some notebooks (validate's mutants)."""
+    """Grade one submission; ``only`` restricts grading to some notebooks (validate's mutants).
+
+    Never raises for anything in the submission: whatever goes wrong while grading it becomes its status
+    ``error`` with a one-line reason. A broken hidden suite (SuiteError) is the course's fault and is raised.
+    """
     t0 = time.monotonic()
-    notes: list[str] = []
+    try:
+        return _grade_submission(assignment, submission, options, only)
+    except SuiteError:
+        raise
+    except MemoryError:
+        return error_result(assignment, submission, "the grader ran out of memory on this submission",
+                            time.monotonic() - t0, only)
+    except Exception as exc:  # noqa: BLE001 - one submission never aborts the class
+        return error_result(assignment, submission, f"{type(exc).__name__}: {exc}", time.monotonic() - t0, only)
+
+
+def _grade_submission(assignment: Assignment, submission: Submission, options: GradeOptions,
+                      only: set[str] | None = None) -> SubmissionResult:
+    t0 = time.monotonic()
+    notes: list[str] = list(submission.notes)
     chosen, match_notes = match_notebooks(assignment, submission.files)
     notes.extend(match_notes)
     runs: dict[str, NotebookRun] = {}
@@ -177,7 +212,7 @@ def grade_submission(assignment: Assignment, submission: Submission, options: Gr
     # Checks read the device they grade on from here (autograder.device.grading_device).
     os.environ["AUTOGRADER_DEVICE"] = options.device
     try:
-        results = run_checks(assignment, students, only)
+        results = run_checks(assignment, students, only, options.limits.check_timeout)
     finally:
         for run in runs.values():
             run.close()
@@ -196,7 +231,7 @@ def grade_submission(assignment: Assignment, submission: Submission, options: Gr
     if not runs:
         status = "invalid"
     else:
-        status = max((r.status for r in nb_results.values() if r.status in STATUS_ORDER[:3]),
+        status = max((r.status for r in nb_results.values() if r.status in STATUS_ORDER[:4]),
                      key=STATUS_ORDER.index, default="ok")
     seconds = time.monotonic() - t0
     checks_time = sum(r.seconds for r in results)
@@ -207,35 +242,78 @@ def grade_submission(assignment: Assignment, submission: Submission, options: Gr
                             list(nb_results.values()), cells, notes, round(seconds, 3), timing)
 
 
+def _limit_trusted_memory(limit: int):
+    """In a trusted grading process: bound its data segment, so a hostile reply fails only its submission."""
+    import resource
+
+    try:
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+    except (ValueError, OSError):
+        pass
+
+
 def _grade_one(args):
     assignment, submission, options, only = args
     return grade_submission(assignment, submission, options, only)
 
 
+def preflight(options: GradeOptions):
+    """Start this process's worker template before grading anyone; raises TemplateError with its start log."""
+    launcher_for(options).start()
+
+
+def _pool_round(assignment: Assignment, submissions: list[Submission], options: GradeOptions, workers: int,
+                only: dict, done: Callable[[SubmissionResult], None]) -> list[Submission]:
+    """Grade in trusted pool processes; returns the submissions lost with a process that died.
+
+    Each process starts its own sandboxed workers. Only grading results travel back (pickled between trusted
+    processes, never from the sandbox).
+    """
+    lost = []
+    ctx = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=min(workers, len(submissions)), mp_context=ctx,
+                                                initializer=_limit_trusted_memory,
+                                                initargs=(options.trusted_memory,)) as pool:
+        futures = {pool.submit(_grade_one, (assignment, sub, options, only.get(sub.student_id))): sub
+                   for sub in submissions}
+        for fut in concurrent.futures.as_completed(futures):
+            sub = futures[fut]
+            try:
+                done(fut.result())
+            except concurrent.futures.process.BrokenProcessPool:
+                lost.append(sub)
+            except SuiteError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - e.g. a result that could not travel back
+                done(error_result(assignment, sub, f"{type(exc).__name__}: {exc}", only=only.get(sub.student_id)))
+    return lost
+
+
 def grade_class(assignment: Assignment, submissions: list[Submission], options: GradeOptions, workers: int = 1,
                 on_result: Callable[[SubmissionResult], None] | None = None,
                 only: dict[str, set[str]] | None = None) -> list[SubmissionResult]:
-    """Grade every submission; ``on_result`` is called as each one finishes (for progress).
+    """Grade every submission; ``on_result`` is called as each one finishes (to write it down at once).
 
-    ``only`` maps a student id to the notebooks to grade for it (default: all).
+    ``only`` maps a student id to the notebooks to grade for it (default: all). A grading process that dies
+    (killed, out of memory) costs only the submissions it held: they are graded again in a fresh process,
+    and a submission that kills a process of its own is recorded as ``error``.
     """
     only = only or {}
     results = []
+
+    def done(res):
+        results.append(res)
+        if on_result:
+            on_result(res)
+
     if workers <= 1 or len(submissions) <= 1:
         for sub in submissions:
-            res = grade_submission(assignment, sub, options, only.get(sub.student_id))
-            results.append(res)
-            if on_result:
-                on_result(res)
-    else:
-        # Trusted grading processes; each starts its own sandboxed workers. Only
-        # grading results travel back (pickled between trusted processes).
-        ctx = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = [pool.submit(_grade_one, (assignment, sub, options, only.get(sub.student_id))) for sub in submissions]
-            for fut in concurrent.futures.as_completed(futures):
-                res = fut.result()
-                results.append(res)
-                if on_result:
-                    on_result(res)
+            done(grade_submission(assignment, sub, options, only.get(sub.student_id)))
+        return sorted(results, key=lambda r: r.student_id)
+    lost = _pool_round(assignment, submissions, options, workers, only, done)
+    # A grading process died and took these with it: each is graded again alone, to tell which one did it.
+    for sub in lost:
+        if _pool_round(assignment, [sub], options, 1, only, done):
+            done(error_result(assignment, sub, "its grading process died", only=only.get(sub.student_id)))
     return sorted(results, key=lambda r: r.student_id)

@@ -62,6 +62,10 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     for cell in nb.cells:
         if not isinstance(cell.get("source", ""), str) or cell.get("cell_type") not in ("code", "markdown", "raw"):
             raise InvalidNotebook("defterde bozuk bir hücre var")
+        if not isinstance(cell.get("metadata"), dict):
+            cell["metadata"] = nbformat.NotebookNode()  # metadata is the student's to break; it holds no answer
+    if not isinstance(nb.get("metadata"), dict):
+        nb["metadata"] = nbformat.NotebookNode()
     return nb
 
 
@@ -75,10 +79,14 @@ def submission_grade_ids(nb) -> set[str]:
 
 
 def kernel_language(nb) -> str | None:
-    ks = nb.metadata.get("kernelspec") or {}
-    li = nb.metadata.get("language_info") or {}
-    lang = ks.get("language") or li.get("name")
-    return str(lang).lower() if lang else None
+    """The notebook's language as its metadata says (any shape of metadata: it is the student's)."""
+    meta = nb.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    ks, li = meta.get("kernelspec"), meta.get("language_info")
+    lang = (ks.get("language") if isinstance(ks, dict) else None) or (li.get("name") if isinstance(li, dict) else None)
+    if lang is None and isinstance(ks, str):
+        lang = ks
+    return str(lang).lower()[:40] if isinstance(lang, str) and lang else None
 
 
 @dataclass

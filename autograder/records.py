@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -24,12 +25,29 @@ def _fmt(x: float) -> str:
     return f"{x:.2f}"
 
 
-def write_grades_csv(path: Path, results: list[SubmissionResult]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading = + - @ tab or CR would start a formula."""
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    """Every CSV this package writes goes through here: formula prefixes neutralised in every cell."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(CSV_HEADER)
-        for r in sorted(results, key=lambda r: r.student_id):
-            writer.writerow([r.student_id, r.assignment, _fmt(r.score), _fmt(r.max_score), r.status])
+        writer.writerow([csv_cell(h) for h in header])
+        for row in rows:
+            writer.writerow([csv_cell(v) for v in row])
+    tmp.replace(path)  # whoever reads it meanwhile sees the old file or the new one, never half of one
+
+
+def write_grades_csv(path: Path, results: list[SubmissionResult]) -> None:
+    write_csv(path, CSV_HEADER, [[r.student_id, r.assignment, _fmt(r.score), _fmt(r.max_score), r.status]
+                                 for r in sorted(results, key=lambda r: r.student_id)])
 
 
 def write_result_json(folder: Path, result: SubmissionResult) -> Path:
@@ -46,7 +64,16 @@ STATUS_TEXT = {
     "crashed": "çalışırken çöktü",
     "invalid": "okunamadı",
     "missing": "teslim edilmedi",
+    "error": "notlandırılamadı (notlandırma tarafında bir sorun; yeniden notlandırılacak)",
 }
+
+# C0 and C1 control characters but tab and newline: terminal escapes, bells and the like from student output.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(value) -> str:
+    """Text safe to show in a page: control characters removed (escaping is the template's job)."""
+    return _CONTROL.sub("", value) if isinstance(value, str) else value
 
 FEEDBACK_TEMPLATE = """<!DOCTYPE html>
 <html lang="tr"><head><meta charset="utf-8">
@@ -79,7 +106,8 @@ code { background: #f3f3f3; padding: 0 .2rem; }
 </body></html>
 """
 
-_env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+# finalize: every value the template prints passes through printable() before it is escaped.
+_env = Environment(autoescape=select_autoescape(default=True, default_for_string=True), finalize=printable)
 _template = _env.from_string(FEEDBACK_TEMPLATE)
 
 
@@ -163,6 +191,6 @@ def write_class_report(path: Path, assignment: Assignment, results: list[Submiss
                     messages[chk.message] = messages.get(chk.message, 0) + 1
         common = max(messages.items(), key=lambda kv: (kv[1], kv[0]))[0] if messages else ""
         lines.append(f"<tr><td><code>{html.escape(cell.grade_id)}</code></td><td>{mean:.2f} / {cell.points:.2f}</td>"
-                     f"<td>{full}</td><td>{html.escape(common[:200])}</td></tr>")
+                     f"<td>{full}</td><td>{html.escape(printable(common)[:200])}</td></tr>")
     lines.append("</table></body></html>")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import signal
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +38,37 @@ class SuiteError(CourseError):
     """The hidden suite itself is broken (does not collect, names an unknown cell)."""
 
 
+class CheckTimedOut(BaseException):
+    """Raised in a check body that ran past its wall-clock bound (a BaseException: no check swallows it)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        super().__init__(f"{seconds:g} s")
+
+
+@contextlib.contextmanager
+def watchdog(seconds: float | None):
+    """Interrupt the body after ``seconds`` of wall-clock time (main thread only, where signals arrive).
+
+    Student code is bounded in the worker; this bounds the trusted side's own work on what came back, so a
+    check that loops on a hostile value fails as timed out and grading goes on.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise CheckTimedOut(seconds)
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def explain_failure(exc: BaseException) -> str:
     """One Turkish message for the student about why a check failed."""
     if isinstance(exc, CheckFailed):
@@ -48,7 +81,13 @@ def explain_failure(exc: BaseException) -> str:
         if exc.type == "NotImplementedError" and not exc.message:
             text = "Bu kısım henüz yazılmamış (NotImplementedError)."
         return text[:1500]
+    if isinstance(exc, CheckTimedOut):
+        return (f"Kontrol {exc.seconds:g} saniyede bitmedi ve durduruldu; kodunuzun döndürdüğü değer "
+                "beklenenden çok büyük ya da karmaşık olabilir.")
     if isinstance(exc, WorkerLost):
+        if exc.kind == "infrastructure":
+            return (f"Notlandırma makinesinde bir sorun oldu ({exc.detail}); bu sizin kodunuzdan kaynaklanmıyor, "
+                    "defteriniz yeniden notlandırılacak.")
         if exc.kind == "timeout":
             return f"Kodunuz zamanında bitmedi ({exc.detail}); sonsuz döngü ya da çok uzun bir eğitim olabilir."
         if exc.kind == "crashed":
@@ -66,8 +105,10 @@ def _explanation(exc: StudentCodeError) -> str | None:
 
 
 class _GradingPlugin:
-    def __init__(self, assignment: Assignment, students: dict[str, Student], only: set[str] | None = None):
+    def __init__(self, assignment: Assignment, students: dict[str, Student], only: set[str] | None = None,
+                 check_timeout: float | None = None):
         self.assignment = assignment
+        self.check_timeout = check_timeout
         self.only = only
         self.students = students
         self.results: list[CheckResult] = []
@@ -114,6 +155,11 @@ class _GradingPlugin:
         return student
 
     @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item):
+        with watchdog(self.check_timeout if item.nodeid in self._items else None):
+            yield
+
+    @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
         report = outcome.get_result()
@@ -132,15 +178,16 @@ class _GradingPlugin:
                                             seconds=round(call.duration, 4)))
 
 
-def run_checks(assignment: Assignment, students: dict[str, Student], only: set[str] | None = None) -> list[CheckResult]:
+def run_checks(assignment: Assignment, students: dict[str, Student], only: set[str] | None = None,
+               check_timeout: float | None = None) -> list[CheckResult]:
     """Run the hidden suite with these student proxies; raises SuiteError if the suite is broken.
 
-    ``only``: run just the checks of these notebooks.
+    ``only``: run just the checks of these notebooks. ``check_timeout``: wall-clock bound of each check body.
     """
     checks = assignment.checks_dir
     if not checks.is_dir():
         raise SuiteError(f"{assignment.id} has no hidden checks (source/{assignment.id}/checks missing)")
-    plugin = _GradingPlugin(assignment, students, only)
+    plugin = _GradingPlugin(assignment, students, only, check_timeout)
     with tempfile.TemporaryDirectory(prefix="ag-pytest-") as tmp:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n")

@@ -23,6 +23,13 @@ from autograder.wire.protocol import (
     socketpair,
 )
 from autograder.isolation import FreshLauncher, Limits
+from autograder.isolation.policy import own_process
+
+# What the trusted side keeps of any text from the worker, before any regex or formatting sees it: a student
+# controls the worker, including the caps it applies itself.
+TYPE_KEEP = 200
+MESSAGE_KEEP = 2000
+TRACEBACK_KEEP = 8000
 
 START_TIMEOUT = 120.0  # importing torch on a loaded machine can take a while
 GRACE = 5.0  # the worker's own alarm fires first; this is the hard stop after it
@@ -33,14 +40,32 @@ class StudentCodeError(Exception):
     """Student code raised an exception while serving a request."""
 
     def __init__(self, error: dict):
-        self.type = str(error.get("type", "Exception"))
-        self.message = str(error.get("message", ""))
-        self.traceback = str(error.get("traceback", ""))
+        error = bounded_error(error)
+        self.type = error["type"]
+        self.message = error["message"]
+        self.traceback = error["traceback"]
         super().__init__(f"{self.type}: {self.message}")
 
 
+def _text(value, keep: int, tail: bool = False) -> str:
+    text = value if isinstance(value, str) else ""
+    return text[-keep:] if tail else text[:keep]
+
+
+def bounded_error(error) -> dict:
+    """An error dict from the worker with every field a string of bounded length (anything else is dropped)."""
+    error = error if isinstance(error, dict) else {}
+    return {"type": _text(error.get("type"), TYPE_KEEP) or "Exception",
+            "message": _text(error.get("message"), MESSAGE_KEEP),
+            "traceback": _text(error.get("traceback"), TRACEBACK_KEEP, tail=True)}
+
+
 class WorkerLost(Exception):
-    """The worker is gone or unusable: ``kind`` is 'timeout', 'crashed' or 'protocol'."""
+    """The worker is gone or unusable: ``kind`` is 'timeout', 'crashed', 'protocol' or 'infrastructure'.
+
+    'infrastructure' means the grading machine failed (the worker could not be started, or died before any
+    student code ran): the submission's status is then ``error``, never the student's crash.
+    """
 
     def __init__(self, kind: str, detail: str):
         self.kind = kind
@@ -78,20 +103,21 @@ class WorkerClient:
             self.process = launcher.spawn(theirs.fileno())
         except OSError as exc:
             ours.close()
-            raise WorkerLost("crashed", f"worker could not be started: {exc}") from None
+            raise WorkerLost("infrastructure", f"worker could not be started: {exc}") from None
         finally:
             theirs.close()
-        self.channel = Channel(ours)
+        self.channel = Channel(ours, max_blob=limits.reply_bytes)
         self.next_id = 1
         self.dead: WorkerLost | None = None
         try:
             hello, _ = self.channel.receive(time.monotonic() + START_TIMEOUT)
         except ProtocolError as exc:
+            # No student code has run yet: this is the machine's failure, not the student's.
             time.sleep(0.05)
             detail = self.process.start_log().strip().splitlines()[-1:] or [str(exc)]
-            self._lose("crashed", f"worker did not start: {detail[0]}")
+            self._lose("infrastructure", f"worker did not start: {detail[0][:500]}")
         if not hello.get("ok"):
-            self._lose("protocol", "worker sent a bad greeting")
+            self._lose("infrastructure", "worker sent a bad greeting")
 
     def _lose(self, kind: str, detail: str):
         self.dead = WorkerLost(kind, detail)
@@ -117,7 +143,14 @@ class WorkerClient:
             time.sleep(0.05)
             self._lose("crashed", f"worker {self.process.exit_description()}")
         except ProtocolError as exc:
-            self._lose("protocol", str(exc))
+            self._lose("protocol", str(exc)[:500])
+        except OSError as exc:
+            self._lose("crashed", f"channel failed: {exc}")
+        except BaseException:
+            # Interrupted half-way (the check's watchdog): the channel may hold half a reply; never reuse it.
+            self.dead = WorkerLost("timeout", "the check was stopped while waiting for the worker")
+            self.close()
+            raise
         if reply.get("id") != rid or not isinstance(reply.get("ok"), bool):
             self._lose("protocol", "reply does not match the request")
         error = reply.get("error")
@@ -149,7 +182,8 @@ class NotebookRun:
         self.name = name
         self.cells = cells
         self.limits = limits
-        self.launcher = launcher or FreshLauncher(limits)
+        # Without a launcher (a student's self-check), the code runs as the caller: it is their own.
+        self.launcher = launcher or FreshLauncher(limits, own_process())
         self.student_cells = student_cells or []  # the code the student wrote, for static checks
         self.client: WorkerClient | None = None
         self.outcomes: list[CellOutcome] = []
@@ -164,6 +198,8 @@ class NotebookRun:
     @property
     def status(self) -> str:
         kinds = {e.kind for e in self.events}
+        if "infrastructure" in kinds:
+            return "error"
         if "crashed" in kinds or "protocol" in kinds:
             return "crashed"
         if "timeout" in kinds:
@@ -231,7 +267,8 @@ class NotebookRun:
             raise
         finally:
             self.cells_time += time.monotonic() - t0
-        return CellOutcome(cell.label, reply["ok"], reply.get("error"), str(reply.get("output", ""))[-1000:])
+        error = bounded_error(reply["error"]) if reply.get("error") is not None else None
+        return CellOutcome(cell.label, reply["ok"], error, _text(reply.get("output"), 1000, tail=True))
 
     def _record(self, lost: WorkerLost):
         if not self.events or self.events[-1] is not lost:

@@ -5,7 +5,8 @@ Accepted layouts, per student:
     <student_id>/<assignment>/<notebook>.ipynb      (nbgrader's submitted/ layout)
 A .zip of either is unpacked first (with limits on size and count, and no path
 can escape the unpack folder). A zip whose only top folder holds the students
-is accepted too.
+is accepted too. Symbolic links are never followed: a linked student folder,
+assignment folder or notebook is refused and reported, whatever it points to.
 """
 from __future__ import annotations
 
@@ -28,6 +29,16 @@ class SubmissionsError(Exception):
 class Submission:
     student_id: str
     files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what discovery refused, for the student's feedback (Turkish)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """``path`` is no link and resolves to a place under ``root`` (itself no link)."""
+    try:
+        resolved = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return False
+    return not path.is_symlink() and (resolved == root or root in resolved.parents)
 
 
 def _safe_extract(archive: Path, dest: Path) -> Path:
@@ -58,8 +69,10 @@ def _safe_extract(archive: Path, dest: Path) -> Path:
 
 
 def _student_dirs(folder: Path) -> list[Path]:
+    root = folder.resolve()
     return sorted(p for p in folder.iterdir()
-                  if p.is_dir() and not p.is_symlink() and p.name not in IGNORED and not p.name.startswith("."))
+                  if not p.is_symlink() and p.is_dir() and p.name not in IGNORED and not p.name.startswith(".")
+                  and _inside(p, root))
 
 
 def discover(path: Path, assignment_id: str, unpack_dir: Path) -> list[Submission]:
@@ -75,18 +88,32 @@ def discover(path: Path, assignment_id: str, unpack_dir: Path) -> list[Submissio
         if len(top) == 1 and not loose and _student_dirs(top[0]) and not list(top[0].glob("*.ipynb")):
             path = top[0]
     subs = []
+    root = path.resolve()
+    for link in sorted(p for p in path.iterdir() if p.is_symlink() and STUDENT_ID.match(p.name)):
+        # Reported, never followed: it would let a folder point at solutions or at another student.
+        subs.append(Submission(link.name, [], ["Teslim klasörü bir sembolik bağlantı (symlink); izlenmedi, "
+                                               "notlandırılmadı."]))
     for folder in _student_dirs(path):
         if not STUDENT_ID.match(folder.name):
             raise SubmissionsError(f"{folder.name!r}: not a usable student id (letters, digits, . _ @ + - only)")
+        notes = []
         inner = folder / assignment_id
-        base = inner if inner.is_dir() else folder
-        files = sorted(p for p in base.iterdir() if p.is_file() and not p.is_symlink()
-                       and p.suffix.lower() == ".ipynb")
+        base = folder
+        if inner.is_symlink():
+            notes.append(f"{assignment_id}/ bir sembolik bağlantı (symlink); izlenmedi, içindekiler notlandırılmadı.")
+        elif inner.is_dir():
+            base = inner
+        entries = sorted(base.iterdir())
+        for p in entries:
+            if p.is_symlink() and p.suffix.lower() == ".ipynb":
+                notes.append(f"{p.name} bir sembolik bağlantı (symlink); izlenmedi.")
+        usable = [p for p in entries if not p.is_symlink() and p.is_file() and _inside(p, root)]
+        files = [p for p in usable if p.suffix.lower() == ".ipynb"]
         if not files:
             # Keep what was handed in, so the student is told why it was not graded.
-            files = sorted(p for p in base.iterdir() if p.is_file() and not p.is_symlink()
-                           and not p.name.startswith("."))
-        subs.append(Submission(folder.name, files))
+            files = [p for p in usable if not p.name.startswith(".")]
+        subs.append(Submission(folder.name, files, notes))
+    subs.sort(key=lambda sub: sub.student_id)
     if not subs:
         raise SubmissionsError(f"{path}: no student folders found (expected <student_id>/<notebook>.ipynb)")
     return subs

@@ -86,14 +86,29 @@ def _is_tensor(value) -> bool:
     return isinstance(value, torch.Tensor)
 
 
+#: The most elements a check converts to float64 for a comparison: far above any expected value of the course,
+#: far below what would strain the trusted process (a student decides what size comes back).
+MAX_COMPARE_ELEMENTS = 1 << 22
+
+
+def _raw_shape(value):
+    """The shape of an array or tensor without converting it, else None."""
+    if isinstance(value, np.ndarray) or _is_tensor(value):
+        return tuple(value.shape)
+    return None
+
+
 def as_array(value, what: str = "sonuç") -> np.ndarray:
     """The value as a float64/complex numpy array, or a friendly failure.
 
     Accepts numpy arrays, CPU tensors (as decoded from the worker), numbers and
-    (nested) lists of numbers.
+    (nested) lists of numbers. Sizes are checked before anything is converted.
     """
     if isinstance(value, (Handle, MetaTensorInfo)) or value is None:
         fail(f"{what}: sayısal bir dizi bekleniyordu, ama {describe_value(value)} geldi.")
+    shape = _raw_shape(value)
+    if shape is not None and math.prod(shape) > MAX_COMPARE_ELEMENTS:
+        fail(f"{what}: {shape} şekilli, beklenenden çok büyük bir sonuç geldi.")
     if _is_tensor(value):
         value = value.detach().to("cpu")
         if value.dtype.is_complex:
@@ -110,8 +125,11 @@ def as_array(value, what: str = "sonuç") -> np.ndarray:
 
 def rel_error(got, expected) -> float:
     """max |got - expected| / max(max |expected|, 1e-12), in float64; inf on NaN or shape mismatch."""
-    g = as_array(got)
     e = as_array(expected, "beklenen")
+    shape = _raw_shape(got)
+    if shape is not None and shape != e.shape:
+        return math.inf  # before converting what the student sent
+    g = as_array(got)
     if g.shape != e.shape:
         return math.inf
     if g.size == 0:
@@ -178,6 +196,9 @@ def expect_dtype(value, dtype, what: str = "sonuç"):
 def expect_close(got, expected, *, tol: float = 1e-10, what: str = "sonuç", hint: str = ""):
     """Compare numerically in float64 with a relative error bound; check the shape first."""
     e = as_array(expected, "beklenen")
+    shape = _raw_shape(got)
+    if shape is not None and shape != e.shape:
+        expect_shape(got, e.shape, what)  # before converting what the student sent
     g = as_array(got, what)
     if g.shape != e.shape:
         expect_shape(got, e.shape, what)
@@ -195,6 +216,9 @@ def expect_equal(got, expected, what: str = "sonuç", hint: str = ""):
     """Exact equality for labels, counts, shapes and other discrete answers."""
     if isinstance(expected, (list, tuple, np.ndarray)) or _is_tensor(expected):
         e = as_array(expected, "beklenen")
+        shape = _raw_shape(got)
+        if shape is not None and shape != e.shape:
+            expect_shape(got, e.shape, what)
         g = as_array(got, what)
         if g.shape != e.shape:
             expect_shape(got, e.shape, what)

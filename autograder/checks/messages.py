@@ -19,13 +19,19 @@ _DTYPE = re.compile(r"same dtype|expected scalar type (Float|Double|Half) but fo
                     r"Input type \((double|Double|torch\.DoubleTensor)\) and|"
                     r"should be the same or input should be")
 _LABELS = re.compile(r"target dtype to be Long|expected scalar type Long|not implemented for 'Float'|"
-                     r"Expected floating point type for target|target.*must be.*(int|Long)")
-_STUDENT_FRAME = re.compile(r'File "(<ipython-input-[^"]*>|/tmp/ipykernel_[^"]*)", line (\d+)[^\n]*\n\s*([^\n]*)')
+                     r"Expected floating point type for target|target[^\n]{0,200}?must be[^\n]{0,100}?(?:int|Long)")
+# Linear on any input: no nested or unbounded repetition that can backtrack over the same text twice.
+_STUDENT_FRAME = re.compile(r'File "(<ipython-input-[^">\n]*>|/tmp/ipykernel_[^"\n]*)", line (\d+)[^\n]*\n[ \t]*([^\n]*)')
+
+#: The most of a message or traceback any pattern here reads (the worker's own caps cannot be trusted).
+MESSAGE_SCAN = 2000
+TRACEBACK_SCAN = 8000
 
 
 def explain_error(exc_type: str, message: str) -> str | None:
     """A Turkish sentence for a typical dtype, label, autograd or device mistake, or None."""
-    message = message or ""
+    message = (message if isinstance(message, str) else "")[:MESSAGE_SCAN]
+    exc_type = (exc_type if isinstance(exc_type, str) else "")[:200]
     if _LABELS.search(message):
         return LABEL_HINT
     if _DTYPE.search(message):
@@ -39,7 +45,8 @@ def explain_error(exc_type: str, message: str) -> str | None:
 
 def student_line(traceback_text: str) -> str:
     """`` (satır: `code`)`` for the last line of student code in a worker traceback, or ""."""
-    frames = _STUDENT_FRAME.findall(traceback_text or "")
+    text = traceback_text if isinstance(traceback_text, str) else ""
+    frames = _STUDENT_FRAME.findall(text[-TRACEBACK_SCAN:])
     if not frames or not frames[-1][2].strip():
         return ""
     return f" (satır: `{frames[-1][2].strip()[:120]}`)"

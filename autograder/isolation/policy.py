@@ -103,6 +103,11 @@ class Isolation:
         return text
 
 
+def own_process() -> Isolation:
+    """No sandbox user: code runs as whoever calls (a student's self-check of their own notebook)."""
+    return Isolation(name="the caller's own user", missing=(), user=None)
+
+
 def python_paths() -> list[Path]:
     """What the worker must read to run Python and import this package — and nothing of the course."""
     paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(), PACKAGE_DIR,
