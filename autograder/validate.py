@@ -104,6 +104,47 @@ def apply_mutant(solution_nb, mutant: Mutant):
     return nb
 
 
+#: Trivial answers that must earn nothing: each replaces every `raise NotImplementedError()` of a stub's
+#: functions. "first argument" returns the input itself (the first parameter after self/cls).
+TRIVIAL_ANSWERS = {
+    "return None": lambda first: "None",
+    "return the first argument": lambda first: first or "None",
+    "return 0": lambda first: "0",
+    "return an empty array": lambda first: "__import__('numpy').zeros(0)",
+    "return an empty tensor": lambda first: "__import__('torch').zeros(0)",
+}
+
+
+def _trivial_source(source: str, answer) -> str:
+    """The stub cell with each function's `raise NotImplementedError` replaced by a trivial `return`."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    lines = source.splitlines()
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        params = [a.arg for a in node.args.posonlyargs + node.args.args]
+        if params and params[0] in ("self", "cls"):
+            params = params[1:]
+        for stmt in node.body:
+            if isinstance(stmt, ast.Raise) and "NotImplementedError" in ast.unparse(stmt):
+                indent = lines[stmt.lineno - 1][: stmt.col_offset]
+                lines[stmt.lineno - 1] = f"{indent}return {answer(params[0] if params else None)}"
+    return "\n".join(lines) + ("\n" if source.endswith("\n") else "")
+
+
+def trivial_stub(stub_nb, answer):
+    nb = nbformat.from_dict(stub_nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and nbgrader_meta(cell).get("solution"):
+            cell.source = _trivial_source(cell.source, answer)
+    return nb
+
+
 def _submission(folder: Path, student: str, notebooks: dict[str, object]) -> Submission:
     target = folder / student
     target.mkdir(parents=True)
@@ -125,6 +166,10 @@ def check_grading(course: Course, aid: str, options: GradeOptions, workers: int)
                      for name in assignment.notebooks}
         stubs = {name: spec.nb for name, spec in assignment.notebooks.items()}
         subs = [_submission(folder, "0-solution", solutions), _submission(folder, "0-stub", stubs)]
+        trivial = {f"0-trivial-{i}": kind for i, kind in enumerate(TRIVIAL_ANSWERS)}
+        for sid, kind in trivial.items():
+            subs.append(_submission(folder, sid, {name: trivial_stub(nb, TRIVIAL_ANSWERS[kind])
+                                                  for name, nb in stubs.items()}))
         only = {}
         for i, m in enumerate(mutants):
             if m.notebook not in assignment.notebooks:
@@ -147,6 +192,11 @@ def check_grading(course: Course, aid: str, options: GradeOptions, workers: int)
                     f"{sol.score:g}/{sol.max_score:g} status={sol.status}" + ("; " + "; ".join(failing[:3]) if failing else "")))
     stub = results["0-stub"]
     rows.append(Row(aid, "stubs earn zero", stub.score == 0, f"{stub.score:g}/{stub.max_score:g}"))
+    for sid, kind in trivial.items():
+        res = results[sid]
+        earned = [f"{c.grade_id} {c.points:g}" for c in res.cells if not c.manual and (c.points or 0) > 0]
+        rows.append(Row(aid, f"trivial stub ({kind}) earns zero", not earned,
+                        f"{res.score:g}/{res.max_score:g}: " + ", ".join(earned[:6]) if earned else ""))
 
     caught: set[str] = set()
     for i, m in enumerate(mutants):

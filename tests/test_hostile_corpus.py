@@ -9,7 +9,10 @@ second run gives identical grades.
 import copy
 import hashlib
 import json
+import os
+import resource
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +20,10 @@ import nbformat
 import pytest
 
 from conftest import autograder
+
+from autograder.isolation.policy import PACKAGE_DIR as PACKAGE
+from autograder.isolation.policy import _candidate, sandbox_user
+from autograder.records import csv_cell
 
 SOLUTION_DOUBLE = "def double(x):\n    return 2 * np.asarray(x, dtype=float)\n"
 
@@ -30,6 +37,7 @@ class Case:
     modes: tuple = ("bwrap", "none")
     score_none: str | None = None  # where the fallback honestly differs (no file-system isolation)
     status_none: str | None = None
+    root_only: bool = False  # needs a sandbox user distinct from the grader (a grader running as root)
 
 
 def cell(nb, gid):
@@ -99,6 +107,100 @@ def other_assignment(nb, ctx):
         if "nbgrader" in c.metadata:
             c.metadata["nbgrader"]["grade_id"] = "other_" + c.metadata["nbgrader"]["grade_id"]
     return nb, "homework.ipynb"
+
+
+def string_kernelspec(nb, ctx):
+    nb.metadata["kernelspec"] = "python3"
+    nb.metadata["language_info"] = ["python"]
+    return nb
+
+
+def symlinked_assignment_folder(nb, ctx):
+    return ("symlink", Path(ctx["solution"]).parent, "mini")  # <student>/mini -> solutions/mini
+
+
+def symlinked_student_folder(nb, ctx):
+    return ("symlink", Path(ctx["other_student"]).parent, None)  # the whole folder -> another student
+
+
+# Code that, if any attack succeeded, makes `double` wrong: the score tells whether the sandbox held.
+SPOIL = "if _hit:\n    def double(x):\n        return x\n"
+
+ESCAPE_AS_ROOT = """import glob, os, subprocess
+_hit = []
+for target in ["/usr", "/etc", {package!r}]:
+    if subprocess.run(["mount", "-o", "remount,rw,bind", target], capture_output=True).returncode == 0:
+        _hit.append("remount " + target)
+for path in [{messages!r}, "/etc/passwd", "/usr/bin/env"]:
+    try:
+        open(path, "ab").close()  # opening for writing is enough to show the hole, and changes nothing
+        _hit.append("write " + path)
+    except OSError:
+        pass
+try:
+    open("/etc/shadow").read()
+    _hit.append("shadow")
+except OSError:
+    pass
+caps = [line for line in open("/proc/self/status") if line.startswith("CapEff")][0].split()[1]
+if int(caps, 16) or os.getuid() == 0 or os.geteuid() == 0:
+    _hit.append("privileged")
+for procs in glob.glob("/sys/fs/cgroup/**/cgroup.procs", recursive=True):
+    try:
+        open(procs, "w").write(str(os.getpid()))
+        _hit.append("cgroup " + procs)
+    except OSError:
+        pass
+""" + SPOIL
+
+WRITES_TEMPLATE_MEMORY = """import ctypes, os
+_hit = []
+try:
+    with open(f"/proc/{os.getppid()}/mem", "r+b"):
+        _hit.append("mem")
+except OSError:
+    pass
+if ctypes.CDLL(None, use_errno=True).ptrace(16, os.getppid(), 0, 0) == 0:  # PTRACE_ATTACH
+    _hit.append("ptrace")
+""" + SPOIL
+
+# Plants modules that the next students' workers would import, and files for them to find.
+PLANTS_FOR_THE_NEXT = """import os, subprocess, sys
+payload = "import numpy as _np\\n_np.asarray = None\\n"
+places = {os.getcwd(), os.path.expanduser("~"), os.path.dirname(os.path.expanduser("~")), "/tmp", "/dev/shm",
+          os.environ.get("TMPDIR", "/tmp"), *[p for p in sys.path if p]}
+for place in places:
+    for name in ["bdb", "stack_data", "executing", "pure_eval", "asttokens", "sitecustomize", "usercustomize",
+                 "planted_marker"]:
+        try:
+            open(os.path.join(place, name + ".py"), "w").write(payload)
+        except OSError:
+            pass
+    try:
+        open(os.path.join(place, "planted.pth"), "w").write("import os; os._exit(9)\\n")
+    except OSError:
+        pass
+subprocess.Popen(["sleep", "600"], start_new_session=True)
+"""
+
+# Graded after the planters (sorted ids, one template per grading process): finds nothing, keeps full marks.
+LOOKS_FOR_LEFTOVERS = """import os
+_hit = []
+for place in {os.path.dirname(os.path.expanduser("~")), "/tmp", "/dev/shm", os.environ.get("TMPDIR", "/tmp")}:
+    try:
+        _hit += [name for name in os.listdir(place) if "planted" in name]
+    except OSError:
+        pass
+""" + SPOIL
+
+# The worker's own caps are the student's to remove: a megabyte of text built to make patterns backtrack.
+HUGE_ERROR = """import autograder.sandboxed.worker as _w
+_big = "target " * 40000 + "must be " * 40000 + "x" * 400000
+_w._error = lambda exc, note=None: {"type": "T" * 100000, "message": _big,
+                                    "traceback": 'File "<ipython-input-' * 40000 + "\\n" * 1000}
+def double(x):
+    raise ValueError("boom")
+"""
 
 
 def wrong_kernel(nb, ctx):
@@ -195,6 +297,30 @@ CASES = [
     Case("notebook_of_another_assignment", "0.00", "invalid", other_assignment),
     Case("wrong_kernel", "3.00", "ok", wrong_kernel),
     Case("perfect", "3.00", "ok", lambda nb, ctx: nb),
+    # --- found by an independent review: escape as root, persistence, trusted-side bounds, one bad apple
+    Case("a_escape_as_root", "3.00", "ok", with_extra_cell(ESCAPE_AS_ROOT), modes=("bwrap",)),
+    Case("a_writes_template_memory", "3.00", "ok", with_extra_cell(WRITES_TEMPLATE_MEMORY), modes=("bwrap",)),
+    Case("a_plants_for_the_next", "3.00", "ok", with_extra_cell(PLANTS_FOR_THE_NEXT)),
+    Case("a_huge_error_message", "1.00", "ok", with_answer("double", HUGE_ERROR)),
+    Case("a_huge_reply", "1.00", "crashed",
+         with_answer("double", "import torch\ndef double(x):\n    return torch.ones(2**27, dtype=torch.bool)")),
+    Case("a_control_characters", "1.00", "ok",
+         with_answer("double", "def double(x):\n    raise ValueError('\\x1b[31mred\\x07bell\\x1b]0;title\\x07')")),
+    Case("a_string_kernelspec", "3.00", "ok", string_kernelspec),
+    Case("a_symlinked_assignment_folder", "0.00", "invalid", symlinked_assignment_folder),
+    Case("a_symlinked_student_folder", "0.00", "invalid", symlinked_student_folder),
+    Case("+formula_id", "3.00", "ok", lambda nb, ctx: nb),
+    Case("@formula_id", "3.00", "ok", lambda nb, ctx: nb),
+    Case("grader_killer", "3.00", "ok", with_extra_cell("import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\n"
+                                                        "except OSError:\n    pass"), root_only=True),
+    Case("cgroup_escaping_daemon", "3.00", "ok", with_extra_cell(
+        "import glob, os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+        "        for p in glob.glob('/sys/fs/cgroup/**/cgroup.procs', recursive=True):\n"
+        "            try:\n                open(p, 'w').write(str(os.getpid()))\n            except OSError:\n"
+        "                pass\n        time.sleep(600)\n    os._exit(0)\n"), root_only=True),
+    *[Case(f"zz_honest_{i}", "3.00", "ok", lambda nb, ctx: nb) for i in range(3)],
+    # Outside bubblewrap /tmp is the machine's: there the planted files are found (no file-system isolation).
+    *[Case(f"zz_reader_{i}", "3.00", "ok", with_extra_cell(LOOKS_FOR_LEFTOVERS), score_none="1.00") for i in range(3)],
 ]
 
 
@@ -208,14 +334,24 @@ def build_class(course: Path, subs: Path, canary: Path, mode: str) -> list[Case]
     ctx = {"checks": str(course / "source" / "mini" / "checks" / "test_mini.py"),
            "solution": str(course / "solutions" / "mini" / "mini.ipynb"),
            "other_student": str(subs / "perfect" / "mini.ipynb"),
-           "canary": str(canary)}
-    cases = [c for c in CASES if mode in c.modes]
+           "canary": str(canary),
+           "package": str(PACKAGE), "messages": str(PACKAGE / "checks" / "messages.py")}
+    root = os.geteuid() == 0
+    cases = [c for c in CASES if mode in c.modes and (root or not c.root_only)]
     for case in cases:
         built = case.build(copy.deepcopy(solution), ctx)
         name = "mini.ipynb"
+        folder = subs / case.name
+        if isinstance(built, tuple) and built[0] == "symlink":
+            _, target, inner = built
+            if inner is None:
+                folder.symlink_to(target, target_is_directory=True)
+            else:
+                folder.mkdir(parents=True)
+                (folder / inner).symlink_to(target, target_is_directory=True)
+            continue
         if isinstance(built, tuple):
             built, name = built
-        folder = subs / case.name
         folder.mkdir(parents=True)
         if isinstance(built, bytes):
             (folder / name).write_bytes(built)
@@ -234,7 +370,15 @@ def test_hostile_corpus(mini_course, tmp_path, mode):
     canary = tmp_path / "canary.txt"
     canary.write_text("untouched")
     cases = build_class(mini_course, subs, canary, mode)
-    before = {"course": _digest(mini_course), "subs": _digest(subs)}
+    before = {"course": _digest(mini_course), "subs": _digest(subs), "package": _digest(PACKAGE)}
+    if mode == "none" and _candidate("none", ())[0] is None:
+        # As root, the fallback must run student code as an unprivileged user; where that user cannot run this
+        # Python (an interpreter under /root), grading is refused rather than done as root.
+        assert sandbox_user() is not None
+        r = autograder("grade", "mini", subs, "--out", tmp_path / "out", "--isolation", "none", cwd=mini_course)
+        assert r.returncode == 1 and "cannot run" in r.stderr and "--isolation bwrap" in r.stderr, r.stderr
+        assert not (tmp_path / "out" / "grades.csv").exists()
+        return
 
     outs = []
     for run in range(2):
@@ -252,14 +396,29 @@ def test_hostile_corpus(mini_course, tmp_path, mode):
     for line in (outs[0] / "grades.csv").read_text().splitlines()[1:]:
         sid, _, score, max_score, status = line.split(",")
         rows[sid] = (score, status)
-    expected = {c.name: ((c.score_none or c.score, c.status_none or c.status) if mode == "none" else
-                         (c.score, c.status)) for c in cases}
+    # Ids are written so that a spreadsheet shows them as text ("'+formula_id"), never runs them.
+    expected = {csv_cell(c.name): ((c.score_none or c.score, c.status_none or c.status) if mode == "none" else
+                                   (c.score, c.status)) for c in cases}
     assert rows == expected
+    assert "'+formula_id" in rows and "'@formula_id" in rows
+
+    # The trusted side stayed small although a worker answered with 128 MiB and a megabyte of error text.
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 2_500_000  # KiB
+    feedback = (outs[0] / "feedback" / "a_control_characters.html").read_text()
+    assert "red" in feedback and "\x1b" not in feedback and "\x07" not in feedback
+    huge = json.loads((outs[0] / "results" / "a_huge_error_message.json").read_text())
+    assert max(len(c["message"]) for c in huge["checks"]) < 3000
+    # Nothing a student started outlives grading, as whatever user it ran.
+    user = sandbox_user()
+    if user is not None:
+        left = subprocess.run(["pgrep", "-u", str(user.uid)], capture_output=True, text=True).stdout.split()
+        assert not left, left
 
     # The second run gives identical grades, and nothing outside the output changed.
     assert (outs[0] / "grades.csv").read_bytes() == (outs[1] / "grades.csv").read_bytes()
     assert _digest(mini_course) == before["course"]
     assert _digest(subs) == before["subs"]
+    assert _digest(PACKAGE) == before["package"]
     assert canary.read_text() == "untouched"
 
     # Every status comes with a readable reason for the student.
