@@ -189,7 +189,9 @@ class UserNamespaces(Isolation):
     private_pids: bool = True
 
     def wrap(self, argv: list[str]) -> list[str]:
-        return ["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child",
+        # --map-current-user, not --map-root-user: as root of its namespace, student code would hold
+        # CAP_SYS_PTRACE over the template there (and write its memory despite PR_SET_DUMPABLE).
+        return ["unshare", "--user", "--map-current-user", "--net", "--pid", "--fork", "--kill-child",
                 "--mount", "--mount-proc", "--"] + argv
 
 
