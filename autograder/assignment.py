@@ -98,12 +98,56 @@ class NotebookSpec:
 
 @dataclass
 class Mutant:
+    """A known-buggy variant of the solution: it must lose points on exactly ``loses``.
+
+    Either ``cell`` + ``replace`` (text replacements in one answer cell of the solution) or ``cells`` (whole
+    answer cells by grade_id, as a student wrote them) with ``added`` cells ([after grade_id, source]).
+    ``requirement`` names the requirement it breaks; ``feedback``, if given, must appear in a failing check's
+    message (the feedback names the bug). ``origin`` says who wrote it ("authors" or "blind").
+    """
+
     name: str
     description: str
     notebook: str
     cell: str
     replace: list[tuple[str, str]]
     loses: list[str]
+    requirement: str = ""
+    feedback: str = ""
+    cells: dict[str, str] = field(default_factory=dict)
+    added: list[tuple[str, str]] = field(default_factory=list)
+    origin: str = "authors"
+
+
+@dataclass
+class Alternative:
+    """A correct solution in another style: it must earn every point of its notebook."""
+
+    name: str
+    description: str
+    notebook: str
+    cells: dict[str, str]
+    added: list[tuple[str, str]] = field(default_factory=list)
+    origin: str = "authors"
+
+
+@dataclass
+class Requirement:
+    """One thing the task text asks for, and the hidden checks (by function name) that verify it."""
+
+    id: str
+    notebook: str
+    text: str
+    checks: list[str]
+
+
+def _load_toml(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise CourseError(f"{path}: {exc}") from None
 
 
 @dataclass
@@ -163,20 +207,52 @@ class Assignment:
             raise CourseError(f"assignments/{assignment_id} has no notebooks")
         return cls(assignment_id, course, notebooks)
 
+    def _variant_files(self, stem: str) -> list[Path]:
+        """``<stem>.toml`` and ``<stem>/*.toml`` of the assignment folder (one file per notebook is usual)."""
+        folder = self.source_dir / stem
+        return [p for p in [self.source_dir / f"{stem}.toml", *sorted(folder.glob("*.toml"))] if p.exists()]
+
     def mutants(self) -> list[Mutant]:
-        path = self.source_dir / "mutants.toml"
-        if not path.exists():
-            return []
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise CourseError(f"{path}: {exc}") from None
         out = []
-        for i, m in enumerate(data.get("mutant", [])):
+        for path in self._variant_files("mutants"):
+            for i, m in enumerate(_load_toml(path).get("mutant", [])):
+                try:
+                    out.append(Mutant(name=m["name"], description=m.get("description", ""), notebook=m["notebook"],
+                                      cell=m.get("cell", ""), replace=[(str(a), str(b)) for a, b in m.get("replace", [])],
+                                      loses=list(m["loses"]), requirement=str(m.get("requirement", "")),
+                                      feedback=str(m.get("feedback", "")),
+                                      cells={str(k): str(v) for k, v in m.get("cells", {}).items()},
+                                      added=[(str(a), str(b)) for a, b in m.get("added", [])],
+                                      origin=str(m.get("origin", "authors"))))
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise CourseError(f"{path}: mutant #{i + 1} is malformed ({exc!r})") from None
+                if bool(out[-1].cells) == bool(out[-1].replace):
+                    raise CourseError(f"{path}: mutant {out[-1].name} needs either cell+replace or cells")
+        return out
+
+    def alternatives(self) -> list[Alternative]:
+        out = []
+        for path in self._variant_files("alternatives"):
+            for i, a in enumerate(_load_toml(path).get("alternative", [])):
+                try:
+                    out.append(Alternative(name=a["name"], description=a.get("description", ""),
+                                           notebook=a["notebook"], cells={str(k): str(v) for k, v in a["cells"].items()},
+                                           added=[(str(x), str(y)) for x, y in a.get("added", [])],
+                                           origin=str(a.get("origin", "authors"))))
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise CourseError(f"{path}: alternative #{i + 1} is malformed ({exc!r})") from None
+        return out
+
+    def requirements(self) -> list[Requirement] | None:
+        """The requirements table (``requirements.toml``), or None if the assignment has none."""
+        path = self.source_dir / "requirements.toml"
+        if not path.exists():
+            return None
+        out = []
+        for i, r in enumerate(_load_toml(path).get("requirement", [])):
             try:
-                out.append(Mutant(name=m["name"], description=m.get("description", ""), notebook=m["notebook"],
-                                  cell=m["cell"], replace=[(str(a), str(b)) for a, b in m["replace"]],
-                                  loses=list(m["loses"])))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise CourseError(f"{path}: mutant #{i + 1} is malformed ({exc!r})") from None
+                out.append(Requirement(id=r["id"], notebook=r["notebook"], text=r["text"],
+                                       checks=[str(c) for c in r["checks"]]))
+            except (KeyError, TypeError) as exc:
+                raise CourseError(f"{path}: requirement #{i + 1} is malformed ({exc!r})") from None
         return out

@@ -90,7 +90,28 @@ def check_leaks(course: Course, aid: str) -> list[Row]:
     return [Row(aid, "nothing hidden in assignments/", not problems, "; ".join(problems[:5]))]
 
 
+def apply_cells(solution_nb, cells: dict[str, str], added: list[tuple[str, str]], what: str):
+    """The solution with these answer cells replaced and these cells added (after a grade_id; "" = at the end)."""
+    nb = nbformat.from_dict(solution_nb)
+    ids = {nbgrader_meta(c).get("grade_id"): c for c in nb.cells}
+    for gid, source in cells.items():
+        if gid not in ids or not nbgrader_meta(ids[gid]).get("solution"):
+            raise CourseError(f"{what}: {gid!r} is no answer cell of this notebook")
+        ids[gid].source = source
+    for after, source in added:
+        new = nbformat.v4.new_code_cell(source)
+        if not after:
+            nb.cells.append(new)
+            continue
+        if after not in ids:
+            raise CourseError(f"{what}: added cell after unknown cell {after!r}")
+        nb.cells.insert(nb.cells.index(ids[after]) + 1, new)
+    return nb
+
+
 def apply_mutant(solution_nb, mutant: Mutant):
+    if mutant.cells:
+        return apply_cells(solution_nb, mutant.cells, mutant.added, f"mutant {mutant.name}")
     nb = nbformat.from_dict(solution_nb)
     cells = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") == mutant.cell]
     if len(cells) != 1:
@@ -180,6 +201,14 @@ def check_grading(course: Course, aid: str, options: GradeOptions, workers: int)
             sid = f"mutant-{i:03d}"
             subs.append(_submission(folder, sid, {m.notebook: apply_mutant(solutions[m.notebook], m)}))
             only[sid] = {m.notebook}
+        alternatives = assignment.alternatives()
+        for i, alt in enumerate(alternatives):
+            if alt.notebook not in assignment.notebooks:
+                raise CourseError(f"alternative {alt.name}: unknown notebook {alt.notebook!r}")
+            sid = f"alternative-{i:03d}"
+            nb = apply_cells(solutions[alt.notebook], alt.cells, alt.added, f"alternative {alt.name}")
+            subs.append(_submission(folder, sid, {alt.notebook: nb}))
+            only[sid] = {alt.notebook}
         results = {r.student_id: r for r in grade_class(assignment, subs, options, workers, only=only)}
 
     sol = results["0-solution"]
@@ -198,30 +227,66 @@ def check_grading(course: Course, aid: str, options: GradeOptions, workers: int)
         rows.append(Row(aid, f"trivial stub ({kind}) earns zero", not earned,
                         f"{res.score:g}/{res.max_score:g}: " + ", ".join(earned[:6]) if earned else ""))
 
+    requirements = assignment.requirements()
+    known_requirements = {r.id for r in requirements or []}
     caught: set[str] = set()
     for i, m in enumerate(mutants):
         res = results[f"mutant-{i:03d}"]
         lost = {c.grade_id for c in res.cells if not c.manual and (c.points or 0) < c.max_points - 1e-9}
         declared = set(m.loses)
-        ok = lost == declared and res.status == "ok"
-        detail = ""
-        if not ok:
-            parts = []
-            if declared - lost:
-                parts.append("kept points on " + ", ".join(sorted(declared - lost)))
-            if lost - declared:
-                parts.append("also lost " + ", ".join(sorted(lost - declared)))
-            if res.status != "ok":
-                parts.append(f"status {res.status}")
-            detail = "; ".join(parts)
-        rows.append(Row(aid, f"mutant {m.name}", ok, detail))
+        messages = [c.message for cell in res.cells for c in cell.checks if not c.passed and not c.skipped]
+        parts = []
+        if declared - lost:
+            parts.append("kept points on " + ", ".join(sorted(declared - lost)))
+        if lost - declared:
+            parts.append("also lost " + ", ".join(sorted(lost - declared)))
+        if res.status != "ok":
+            parts.append(f"status {res.status}")
+        if m.feedback and not any(m.feedback in msg for msg in messages):
+            parts.append(f"no failing check says {m.feedback!r}" + (f" (first: {messages[0][:100]!r})" if messages else ""))
+        if requirements is not None and m.requirement not in known_requirements:
+            parts.append(f"names no known requirement ({m.requirement!r})")
+        rows.append(Row(aid, f"mutant {m.name}", not parts, "; ".join(parts)))
         caught |= {c.check for cell in res.cells for c in cell.checks if not c.passed and not c.skipped}
+    for i, alt in enumerate(alternatives):
+        res = results[f"alternative-{i:03d}"]
+        lost = [f"{c.grade_id} {c.points or 0:g}/{c.max_points:g}" for c in res.cells
+                if not c.manual and (c.points or 0) < c.max_points - 1e-9]
+        first = next((c.message[:120] for cell in res.cells for c in cell.checks if not c.passed and not c.skipped), "")
+        rows.append(Row(aid, f"alternative {alt.name} earns full marks", not lost and res.status == "ok",
+                        (", ".join(lost[:4]) + (f"; {first}" if first else "")) if lost else ""))
     all_checks = {c.check for cell in sol.cells for c in cell.checks if not c.skipped}
+    rows += check_requirements(aid, requirements, all_checks)
     never = sorted(all_checks - caught)
     rows.append(Row(aid, "every check fails on some mutant", not never,
                     "never fails: " + ", ".join(never[:8]) + (" …" if len(never) > 8 else "") if never else
                     f"{len(all_checks)} checks, {len(mutants)} mutants"))
     return rows
+
+
+def _check_function(name: str) -> tuple[str, str]:
+    """("test_file.py::test_name", "test_name") of a collected check, parameters dropped."""
+    full = name.split("[", 1)[0]
+    return full, full.rsplit("::", 1)[-1]
+
+
+def check_requirements(aid: str, requirements, checks: set[str]) -> list[Row]:
+    """Every requirement the task text states has a check, and every check verifies a stated requirement."""
+    if requirements is None:
+        return [Row(aid, "requirements table", False, f"source/{aid}/requirements.toml is missing")]
+    names = {_check_function(c) for c in checks}
+    refs = {ref for r in requirements for ref in r.checks}
+    unchecked = [r.id for r in requirements if not any(ref in pair for ref in r.checks for pair in names)]
+    dangling = sorted(ref for ref in refs if not any(ref in pair for pair in names))
+    orphan = sorted({full for full, short in names if full not in refs and short not in refs})
+    return [
+        Row(aid, "every requirement has a check", not unchecked and not dangling,
+            "; ".join(filter(None, ["no check: " + ", ".join(unchecked[:6]) if unchecked else "",
+                                    "unknown checks: " + ", ".join(dangling[:6]) if dangling else ""]))
+            or f"{len(requirements)} requirements"),
+        Row(aid, "every check verifies a requirement", not orphan,
+            "names no requirement: " + ", ".join(orphan[:6]) + (" …" if len(orphan) > 6 else "") if orphan else ""),
+    ]
 
 
 def validate(course: Course, ids: list[str], options: GradeOptions, workers: int) -> list[Row]:
