@@ -338,14 +338,15 @@ class TemplateLauncher:
         """Kill every worker forked so far and wipe what they wrote (between submissions)."""
         if self.template is None:
             return
+        if self.cgroup is not None and not self.isolation.private_pids:
+            # Without a PID namespace, processes that left their worker's session are found here; killed
+            # before the template wipes the scratch folder, so that none writes into it afterwards.
+            self.cgroup.kill_all(keep={self.template.pid})
         try:
             reply = self._command({"op": "kill"})
         except OSError:
             self._discard()
             return
-        if self.cgroup is not None and not self.isolation.private_pids:
-            # Without a PID namespace, processes that left their worker's session are found here.
-            self.cgroup.kill_all(keep={self.template.pid})
         if not reply.get("ok") or reply.get("wiped") is not True:
             self._discard()  # what the student left could not be removed: nobody else meets it
 

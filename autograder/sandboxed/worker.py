@@ -367,6 +367,7 @@ def main(argv=None):
     # Start-up failures reach the start log through a saved descriptor.
     start_log = os.fdopen(os.dup(2), "w")
     try:
+        os.chdir(os.environ.get("HOME") or "/")  # the worker's own writable folder (started at "/")
         preload(args.preload)
         serve_on_fd(args.fd)
     except BaseException:
