@@ -13,6 +13,11 @@ LABEL_HINT = ("nn.CrossEntropyLoss sınıf etiketlerini tam sayı (int64, `torch
               "`torch.as_tensor(y, dtype=torch.int64)` ile çevirin.")
 GRAD_HINT = ("Gradyan isteyen bir tensör NumPy'a çevrilemez: tahmini `with torch.no_grad():` bağlamında yapın "
              "(ya da `.detach()` kullanın).")
+VIEW_HINT = ("`.view(...)` bellekte bitişik olmayan (non-contiguous) bir tensörde çalışmaz (ör. bir devrik `t.T` ya da "
+             "dilimlenmiş `t[:, ::2]`): yeniden şekillendirmek için `.reshape(...)` kullanın.")
+CAST_HINT = ("Ondalıklı bir sonuç tam sayı türündeki bir diziye ya da tensöre yerinde (`+=`, `*=`) yazılmaya "
+             "çalışılmış: güncellenecek değişkeni ondalıklı bir kopya olarak başlatın (ör. "
+             "`np.array(w0, dtype=float)` ya da `torch.as_tensor(w0, dtype=torch.float64).clone()`).")
 
 _DTYPE = re.compile(r"same dtype|expected scalar type (Float|Double|Half) but found (Float|Double|Half)|"
                     r"Found dtype (Double|Float) but expected (Double|Float)|"
@@ -20,6 +25,9 @@ _DTYPE = re.compile(r"same dtype|expected scalar type (Float|Double|Half) but fo
                     r"should be the same or input should be")
 _LABELS = re.compile(r"target dtype to be Long|expected scalar type Long|not implemented for 'Float'|"
                      r"Expected floating point type for target|target[^\n]{0,200}?must be[^\n]{0,100}?(?:int|Long)")
+_VIEW = re.compile(r"view size is not compatible with input tensor's size and stride")
+_CAST = re.compile(r"result type \w+ can't be cast to the desired output type|"
+                   r"Cannot cast ufunc '\w+' output from dtype\('float\d*'\) to dtype\('u?int\d*'\)")
 # Linear on any input: no nested or unbounded repetition that can backtrack over the same text twice.
 _STUDENT_FRAME = re.compile(r'File "(<ipython-input-[^">\n]*>|/tmp/ipykernel_[^"\n]*)", line (\d+)[^\n]*\n[ \t]*([^\n]*)')
 
@@ -38,6 +46,10 @@ def explain_error(exc_type: str, message: str) -> str | None:
         return DTYPE_HINT
     if "requires grad" in message and "numpy" in message:
         return GRAD_HINT
+    if _VIEW.search(message):
+        return VIEW_HINT
+    if _CAST.search(message):
+        return CAST_HINT
     from autograder.device import explain_device_error  # imports torch: only when needed
 
     return explain_device_error(exc_type, message)
