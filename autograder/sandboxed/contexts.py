@@ -8,6 +8,9 @@ the worker looks them up here. Each is a zero-argument factory.
   as if meta were a GPU without a readable memory (see :class:`SimulatedDevice`).
 - ``count_ops``: count matmul / conv / rnn-family aten ops by device; the counts
   are left in the notebook's globals under :data:`OP_COUNTS_GLOBAL`.
+- ``watch_grad``: count the torch calls that recorded an autograd graph (their result has a ``grad_fn``) and
+  those that did not; left in the notebook's globals under :data:`GRAPH_COUNTS_GLOBAL`. Code that runs its
+  forward pass under ``torch.no_grad()`` / ``torch.inference_mode()`` records none.
 - ``available:cuda+mps``, ``available:cuda``, ``available:mps``, ``available:none``:
   pretend these accelerators are (not) available, to exercise a ``get_device()``.
 
@@ -20,7 +23,7 @@ import contextlib
 import functools
 from collections import Counter
 
-from autograder.wire.names import AVAILABILITY, OP_COUNTS_GLOBAL
+from autograder.wire.names import AVAILABILITY, GRAPH_COUNTS_GLOBAL, OP_COUNTS_GLOBAL
 
 
 def _no_grad():
@@ -289,6 +292,45 @@ class CountOps:
             _store_global(OP_COUNTS_GLOBAL, {d: dict(c) for d, c in self.counts.items()})
 
 
+class WatchGrad:
+    """Counts torch calls by whether they recorded an autograd graph (a result tensor with a ``grad_fn``).
+
+    On exit ``{"graph": n, "no_graph": m}`` is stored under :data:`GRAPH_COUNTS_GLOBAL`. A forward pass outside
+    ``torch.no_grad()`` gives ``graph > 0`` even when its output is ``.detach()``-ed afterwards.
+    """
+
+    def __init__(self):
+        self.counts = {"graph": 0, "no_graph": 0}
+        self._mode = None
+
+    def __enter__(self):
+        import torch
+        from torch.overrides import TorchFunctionMode
+        from torch.utils._pytree import tree_flatten
+
+        counts = self.counts
+
+        class Watching(TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                result = func(*args, **(kwargs or {}))
+                tensors = [t for t in tree_flatten(result)[0] if isinstance(t, torch.Tensor)]
+                if tensors:
+                    counts["graph" if any(t.grad_fn is not None for t in tensors) else "no_graph"] += 1
+                return result
+
+        _store_global(GRAPH_COUNTS_GLOBAL, {})
+        self._mode = Watching()
+        self._mode.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        mode, self._mode = self._mode, None
+        try:
+            return mode.__exit__(*exc)
+        finally:
+            _store_global(GRAPH_COUNTS_GLOBAL, dict(self.counts))
+
+
 def _store_global(name: str, value):
     try:
         from IPython.core.interactiveshell import InteractiveShell
@@ -338,5 +380,6 @@ CONTEXTS = {
     "no_grad": _no_grad,
     "simulate_device": SimulatedDevice,
     "count_ops": CountOps,
+    "watch_grad": WatchGrad,
     **{name: (lambda flags=flags: patched_availability(*flags)) for name, flags in AVAILABILITY.items()},
 }
