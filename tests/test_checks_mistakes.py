@@ -63,3 +63,15 @@ def test_mistake_tolerance():
     with pytest.raises(CheckFailed) as info:
         expect_close([2.0001], expected, mistake_tol=1e-3, mistakes=[("about two", [2.0])])
     assert "about two" in str(info.value)
+
+
+def test_unique_names_nothing_when_two_mistakes_give_the_same_answer():
+    expected = np.array([0.0, 0.0])
+    same = np.array([1.0, 1.0])
+    mistakes = [("first", same), ("second", lambda: same.copy()), ("other", [5.0, 5.0])]
+    assert matching_mistake(same, mistakes, expected=expected) == "first"
+    assert matching_mistake(same, mistakes, expected=expected, unique=True) is None
+    assert matching_mistake(same, [("same text", same), ("same text", same)], unique=True) == "same text"
+    with pytest.raises(CheckFailed) as info:
+        expect_close(same, expected, mistakes=mistakes, unique=True, hint="genel")
+    assert str(info.value).endswith("genel")

@@ -15,7 +15,8 @@ with each known mistake in turn; the first one the answer matches gives the mess
 A mistake's *variant* is the value that mistake gives (array, tensor, number, nested list), or a zero-argument
 callable that computes it (only called when needed, in order). A variant may have another shape than the right
 answer (``(2, 3)`` where ``(6,)`` was asked): shapes are compared as part of the match, before the right answer's
-shape is enforced. A variant that equals the right answer is never reported. Everything runs in the trusted process.
+shape is enforced. A variant that equals the right answer is never reported; with ``unique=True`` an answer that
+two different mistakes would both give names neither. Everything runs in the trusted process.
 """
 from __future__ import annotations
 
@@ -33,12 +34,15 @@ def _value(variant):
     return variant() if callable(variant) else variant
 
 
-def matching_mistake(got, mistakes: Iterable[Mistake], *, expected=None, tol: float = 1e-10) -> str | None:
+def matching_mistake(got, mistakes: Iterable[Mistake], *, expected=None, tol: float = 1e-10,
+                     unique: bool = False) -> str | None:
     """The message of the first mistake whose variant ``got`` matches within ``tol``, or None.
 
     With ``expected``, a variant that itself matches the right answer is skipped (it names no mistake on these
-    inputs).
+    inputs). With ``unique``, every variant is computed and None is returned when ``got`` matches variants with
+    different messages: on inputs where two mistakes give the same answer, naming one of them could mislead.
     """
+    found = []
     for message, variant in mistakes:
         value = _value(variant)
         if value is None:
@@ -46,21 +50,26 @@ def matching_mistake(got, mistakes: Iterable[Mistake], *, expected=None, tol: fl
         if expected is not None and close(value, expected, tol):
             continue
         if close(got, value, tol):
-            return message
-    return None
+            if not unique:
+                return message
+            if message not in found:
+                found.append(message)
+    return found[0] if len(found) == 1 else None
 
 
 def expect_close(got, expected, *, mistakes: Sequence[Mistake] = (), tol: float = 1e-10,
-                 mistake_tol: float | None = None, what: str = "sonuç", hint: str = ""):
+                 mistake_tol: float | None = None, unique: bool = False, what: str = "sonuç", hint: str = ""):
     """:func:`autograder.checks.expect_close` that names the first known mistake ``got`` matches.
 
     ``mistakes`` are ``(message, variant)`` pairs tried in order when ``got`` is not within ``tol`` of
-    ``expected``; ``mistake_tol`` (default ``tol``) is the tolerance of those matches. The failure reads
-    ``"<what>: <message>"``; without a match it is the usual comparison failure with ``hint``.
+    ``expected``; ``mistake_tol`` (default ``tol``) is the tolerance of those matches; ``unique``: name a mistake
+    only when no other one matches too (see :func:`matching_mistake`). The failure reads ``"<what>: <message>"``;
+    without a match it is the usual comparison failure with ``hint``.
     """
     if close(got, expected, tol):
         return
-    message = matching_mistake(got, mistakes, expected=expected, tol=tol if mistake_tol is None else mistake_tol)
+    message = matching_mistake(got, mistakes, expected=expected, tol=tol if mistake_tol is None else mistake_tol,
+                               unique=unique)
     if message:
         fail(f"{what}: {message}")
     _expect_close(got, expected, tol=tol, what=what, hint=hint)
