@@ -2,6 +2,7 @@
 import numpy as np
 
 from autograder.checks import (call, close, expect_close, expect_ndarray, expect_number, expect_shape, fail, grade)
+from autograder.checks import mistakes
 
 BIAS_HINT = ("predict'e verilen X sapma sütununu zaten içerir: (n, d + 1) şekilli X ile (d + 1,) şekilli w'yi "
              "doğrudan çarpın (np.dot(X, w)); sapma sütununu predict içinde yeniden eklemeyin.")
@@ -12,7 +13,8 @@ BIAS_HINT = ("predict'e verilen X sapma sütununu zaten içerir: (n, d + 1) şek
 @grade("np_add_bias_column_test", weight=2)
 def test_add_bias_column_prepends_ones(student):
     X = np.random.default_rng(3).normal(size=(6, 3)) * 5
-    got = call(student, "add_bias_column", X)
+    hX = student.put(X)
+    got = call(student, "add_bias_column", hX)
     what = "add_bias_column(X)"
     expect_ndarray(got, what)
     shape = tuple(got.shape)
@@ -30,6 +32,9 @@ def test_add_bias_column_prepends_ones(student):
     if not np.all(got[:, 0] == 1.0):
         fail(f"{what}: ilk sütun birlerden oluşmalı (x0 = 1).")
     expect_close(got[:, 1:], X, what=f"{what}[:, 1:]", hint="X'in sütunları değişmeden, sırasıyla gelmeli.")
+    if not np.array_equal(np.asarray(student.get(hX)), X):
+        fail(f"{what}: verilen X dizisi değişti. X'e yerinde (in-place) yazmayın; sonucu yeni bir dizide "
+             "oluşturun: np.concatenate((np.ones((n, 1)), X), axis=1).")
 
 
 @grade("np_add_bias_column_test", weight=1)
@@ -88,6 +93,26 @@ def test_predict_step_at_zero_is_zero(student):
 
 
 @grade("np_predict_test", weight=1)
+def test_predict_single_row(student):
+    w = np.array([0.5, -1.0, 2.0])
+    for x in (np.array([1.0, 0.5, 0.25]), np.array([1.0, 2.0, 0.1]), np.array([1.0, 2.5, 1.0])):  # x·w = 0.5, -1.3, 0
+        got = call(student, "predict", x, w, hint="predict tek bir (d + 1,) satırla da çalışmalı: np.dot(x, w) "
+                                                   "bir sayı verir; axis=1 gibi 2 boyut varsayan ifadelerden kaçının.")
+        what = f"predict(x, w) (tek satır, x·w = {float(x @ w):g})"
+        arr = np.asarray(got) if isinstance(got, (np.ndarray, np.generic, int, float, bool)) else None
+        if arr is None or arr.size != 1:
+            fail(f"{what}: tek bir 0/1 değeri bekleniyordu, ama {type(got).__name__} geldi"
+                 + (f" ({arr.shape} şekilli)" if arr is not None else "") + ".")
+        value = float(arr.reshape(()))
+        expected = 1.0 if x @ w > 0 else 0.0
+        if value != expected:
+            if value == -1.0:
+                fail(f"{what}: −1 geldi; etiketler 0 ve 1 olmalı: np.where(x·w > 0, 1, 0).")
+            fail(f"{what}: {expected:g} bekleniyordu, ama {value:g} geldi"
+                 + (" (x·w = 0 olduğunda çıktı 0 olmalı: `> 0`, `>= 0` değil)." if x @ w == 0 else "."))
+
+
+@grade("np_predict_test", weight=1)
 def test_predict_returns_ints(student):
     X = np.array([[1.0, 0.5, -2.0], [1.0, 2.0, 1.0], [1.0, -3.0, 0.0]])
     w = np.array([0.1, 1.0, 0.5])
@@ -104,36 +129,65 @@ def test_predict_returns_ints(student):
 
 # ---------------------------------------------------------------------------- fit
 
-def _fit_problem(got, reference, X, y, w0, alpha, epochs):
-    """Compare the student's weights with those of typical mistakes and name the one that matches."""
-    variants = [
-        (dict(ge=True), "Adım fonksiyonunda x·w = 0 iken tahmin 0 olmalı (`> 0`, `>= 0` değil)."),
-        (dict(signed=True), "Tahminler 0/1 olmalı (−1/+1 değil); aksi hâlde y − ŷ yanlış hesaplanır."),
-        (dict(bias_last=True), "Sapma sütunu (x0 = 1) başa eklenmeli; w0 sapmanın ağırlığıdır."),
+FIT_HINT = "fit'e X sapma sütunu olmadan verilir; fit sütunu add_bias_column ile kendisi eklemeli."
+
+
+def _fit_mistakes(reference, X, y, w0, alpha, epochs):
+    """(message, weights) of typical mistakes, computed lazily, in the order they are tried."""
+    def batch():  # one summed update per epoch
+        Xb = np.concatenate((np.ones((len(X), 1)), X), axis=1)
+        w = np.array(w0, dtype=float)
+        for _ in range(epochs):
+            w = w + alpha * Xb.T @ (y - np.where(Xb @ w > 0, 1, 0))
+        return w
+
+    def stale():  # predictions of the whole epoch computed before its updates
+        Xb = np.concatenate((np.ones((len(X), 1)), X), axis=1)
+        w = np.array(w0, dtype=float)
+        for _ in range(epochs):
+            preds = np.where(Xb @ w > 0, 1, 0)
+            for xi, yi, p in zip(Xb, y, preds):
+                w = w + alpha * (yi - p) * xi
+        return w
+
+    out = [
+        ("Adım fonksiyonunda x·w = 0 iken tahmin 0 olmalı (`> 0`, `>= 0` değil).",
+         lambda: reference(X, y, w0, alpha, epochs, ge=True)),
+        ("Tahminler 0/1 olmalı (−1/+1 değil); aksi hâlde y − ŷ yanlış hesaplanır.",
+         lambda: reference(X, y, w0, alpha, epochs, signed=True)),
+        ("Sapma sütunu (x0 = 1) başa eklenmeli; w0 sapmanın ağırlığıdır.",
+         lambda: reference(X, y, w0, alpha, epochs, bias_last=True)),
+        ("Güncelleme işareti ters: w ← w + α(y − ŷ)x olmalı, (ŷ − y) değil.",
+         lambda: reference(X, y, w0, -alpha, epochs)),
+        ("Ağırlıklar dönem başına bir kez, bütün örneklerin toplamıyla güncellenmiş. Algılayıcı kuralı her örnekten "
+         "sonra günceller: örnekler sırayla, her biri için ŷ o anki w ile hesaplanır.", batch),
+        ("Bir dönemin tahminleri dönem başında bir kez hesaplanmış. Her örneğin tahmini (ŷ), o örneğe gelindiğinde "
+         "o anki w ile hesaplanmalı: predict(xi, w) döngünün içinde.", stale),
+        ("Öğrenme oranı alpha kullanılmamış (sabit 0.1 yazılmış olabilir): güncellemede verilen alpha'yı kullanın.",
+         lambda: reference(X, y, w0, 0.1, epochs) if alpha != 0.1 else None),
+        (f"Yalnızca bir dönem yapılmış; örneklerin üzerinden epochs={epochs} kez geçin.",
+         lambda: reference(X, y, w0, alpha, 1) if epochs != 1 else None),
     ]
-    for kwargs, message in variants:
-        if close(got, reference(X, y, w0, alpha, epochs, **kwargs)):
-            return message
-    if epochs != 1 and close(got, reference(X, y, w0, alpha, 1)):
-        return f"Yalnızca bir dönem yapılmış; örneklerin üzerinden epochs={epochs} kez geçin."
-    return ("Güncellemeyi her örnekten sonra, örnekler verildikleri sırayla, w0'ın bir kopyasından başlayarak yapın: "
-            "w ← w + α(y − ŷ)x.")
+    return out
 
 
 def _check_fit(student, reference, X, y, w0, alpha, epochs, what, pass_kwargs=True):
     if pass_kwargs:
-        got = call(student, "fit", X, y, w0, alpha=alpha, epochs=epochs,
-                   hint="fit'e X sapma sütunu olmadan verilir; fit sütunu add_bias_column ile kendisi eklemeli.")
+        got = call(student, "fit", X, y, w0, alpha=alpha, epochs=epochs, hint=FIT_HINT)
     else:
-        got = call(student, "fit", X, y, w0,
-                   hint="fit'e X sapma sütunu olmadan verilir; fit sütunu add_bias_column ile kendisi eklemeli.")
+        got = call(student, "fit", X, y, w0, hint=FIT_HINT)
     expect_ndarray(got, what)
     if tuple(got.shape) != (X.shape[1] + 1,):
         fail(f"{what}: {X.shape[1] + 1} ağırlık (sapma + her özellik için bir) bekleniyordu, ama "
              f"{tuple(got.shape)} şekilli bir dizi geldi.")
+    if got.dtype.kind != "f":
+        fail(f"{what}: ağırlıklar ondalıklı (float) bir dizi olmalıydı, ama {got.dtype} geldi. w0'ın ondalıklı bir "
+             "kopyasıyla başlayın: w = np.array(w0, dtype=float).")
     expected = reference(X, y, w0, alpha, epochs)
-    if not close(got, expected):
-        expect_close(got, expected, what=what, hint=_fit_problem(got, reference, X, y, w0, alpha, epochs))
+    mistakes.expect_close(got, expected, what=what, mistakes=_fit_mistakes(reference, X, y, w0, alpha, epochs),
+                          unique=True, hint="Güncellemeyi her örnekten sonra, örnekler verildikleri sırayla, w0'ın "
+                                            "bir kopyasından başlayarak yapın: w ← w + α(y − ŷ)x.")
+    return got
 
 
 @grade("np_fit_test", weight=2)
@@ -159,12 +213,24 @@ def test_fit_blobs_with_defaults(student, perceptron_reference, blobs):
 
 
 @grade("np_fit_test", weight=1)
-def test_fit_does_not_change_inputs(student, blobs):
+def test_fit_integer_w0(student, perceptron_reference, blobs):
+    X, y = blobs
+    X, y = X[:30], y[:30]
+    w0 = np.array([1, -1, 0], dtype=np.int64)
+    _check_fit(student, perceptron_reference, X, y, w0, 0.05, 3,
+               "fit(X, y, w0) (tam sayı w0 = np.array([1, -1, 0]) ile)")
+
+
+@grade("np_fit_test", weight=1)
+def test_fit_does_not_change_inputs(student, perceptron_reference, blobs):
     X, y = blobs
     X, y = X[:20], y[:20]
     w0 = np.array([0.3, -0.5, 0.8])
     hX, hy, hw = student.put(X), student.put(y), student.put(w0)
-    call(student, "fit", hX, hy, hw, alpha=0.1, epochs=2)
+    got = call(student, "fit", hX, hy, hw, alpha=0.1, epochs=2, hint=FIT_HINT)
+    if not close(got, perceptron_reference(X, y, w0, 0.1, 2)):
+        fail("fit(X, y, w0, alpha=0.1, epochs=2): önce doğru ağırlıkları döndürmeli; girdilerin değişmediği ancak o "
+             "zaman denetlenir.")
     if not np.array_equal(np.asarray(student.get(hw)), w0):
         fail("fit, çağıranın w0 dizisini değiştirdi. `w = w0` yeni bir dizi oluşturmaz, aynı diziye ikinci bir ad "
              "verir; `w += ...` de w0'ı değiştirir. Bir kopyayla başlayın: w = np.array(w0, dtype=float) "
@@ -177,17 +243,36 @@ def test_fit_does_not_change_inputs(student, blobs):
 
 # ---------------------------------------------------------------------------- accuracy
 
+def _accuracy(student, y_true, y_pred, expected, what, known=(), hint=""):
+    got = call(student, "accuracy", y_true, y_pred)
+    mistakes.expect_close(expect_number(got, what), expected, what=what, mistakes=known, hint=hint)
+    if not isinstance(got, float):  # np.float64 is a float
+        fail(f"{what}: bir Python float bekleniyordu, ama {type(got).__name__} geldi: sonucu float(...) ile çevirin.")
+
+
 @grade("np_accuracy_test", weight=1)
 def test_accuracy_is_a_fraction(student):
     y_true = np.array([1, 0, 1, 1, 0, 0, 1, 0, 1, 1])
     y_pred = np.array([1, 0, 0, 1, 0, 1, 1, 0, 1, 0])  # 7 of 10
-    got = expect_number(call(student, "accuracy", y_true, y_pred), "accuracy(y_true, y_pred)")
-    if abs(got - 7) < 1e-12:
-        fail("accuracy: doğru tahminlerin sayısı (7) döndürülmüş; oranı döndürün: doğru sayısı / örnek sayısı "
-             "(np.mean(y_true == y_pred)).")
-    if abs(got - 70) < 1e-9:
-        fail("accuracy: sonuç yüzde olarak (70) verilmiş; 0 ile 1 arasında bir oran döndürün (0.7).")
-    expect_close(got, 0.7, what="accuracy(y_true, y_pred)", hint="Doğru tahminlerin oranı: np.mean(y_true == y_pred).")
-    got2 = expect_number(call(student, "accuracy", np.array([0, 1, 1]), np.array([0, 1, 1])),
-                         "accuracy (hepsi doğru)")
-    expect_close(got2, 1.0, what="accuracy (hepsi doğru)")
+    what = "accuracy(y_true, y_pred)"
+    _accuracy(student, y_true, y_pred, 0.7, what, [
+        ("doğru tahminlerin sayısı (7) döndürülmüş; oranı döndürün: doğru sayısı / örnek sayısı "
+         "(np.mean(y_true == y_pred)).", 7.0),
+        ("sonuç yüzde olarak (70) verilmiş; 0 ile 1 arasında bir oran döndürün (0.7).", 70.0),
+        ("yanlış tahminlerin oranı (0.3) döndürülmüş; doğru tahminlerin oranını döndürün.", 0.3),
+    ], hint="Doğru tahminlerin oranı: np.mean(y_true == y_pred).")
+    _accuracy(student, np.array([0, 1, 1]), np.array([0, 1, 1]), 1.0, "accuracy (hepsi doğru)")
+
+
+@grade("np_accuracy_test", weight=1)
+def test_accuracy_not_rounded(student):
+    y_true = np.array([1, 0, 1, 1, 0, 1])
+    y_pred = np.array([1, 0, 0, 1, 1, 1])  # 4 of 6
+    what = "accuracy(y_true, y_pred) (6 örnekten 4'ü doğru)"
+    _accuracy(student, y_true, y_pred, 4 / 6, what, [
+        ("sonuç yuvarlanmış; oranı yuvarlamadan döndürün (4 / 6 = 0.666…).", lambda: round(4 / 6, 2)),
+        ("sonuç yuvarlanmış; oranı yuvarlamadan döndürün (4 / 6 = 0.666…).", lambda: round(4 / 6, 3)),
+        ("sonuç yuvarlanmış; oranı yuvarlamadan döndürün (4 / 6 = 0.666…).", lambda: round(4 / 6, 1)),
+        ("sonuç yüzde olarak verilmiş; 0 ile 1 arasında bir oran döndürün.", 400 / 6),
+        ("doğru tahminlerin sayısı döndürülmüş; oranı döndürün.", 4.0),
+    ], hint="Doğru tahminlerin oranı: np.mean(y_true == y_pred), yuvarlamadan.")
