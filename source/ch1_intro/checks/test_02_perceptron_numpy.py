@@ -134,20 +134,11 @@ FIT_HINT = "fit'e X sapma sütunu olmadan verilir; fit sütunu add_bias_column i
 
 def _fit_mistakes(reference, X, y, w0, alpha, epochs):
     """(message, weights) of typical mistakes, computed lazily, in the order they are tried."""
-    def batch():  # one summed update per epoch
+    def epoch_start():  # every y_hat of an epoch from the w at its start: the same as one summed update per epoch
         Xb = np.concatenate((np.ones((len(X), 1)), X), axis=1)
         w = np.array(w0, dtype=float)
         for _ in range(epochs):
             w = w + alpha * Xb.T @ (y - np.where(Xb @ w > 0, 1, 0))
-        return w
-
-    def stale():  # predictions of the whole epoch computed before its updates
-        Xb = np.concatenate((np.ones((len(X), 1)), X), axis=1)
-        w = np.array(w0, dtype=float)
-        for _ in range(epochs):
-            preds = np.where(Xb @ w > 0, 1, 0)
-            for xi, yi, p in zip(Xb, y, preds):
-                w = w + alpha * (yi - p) * xi
         return w
 
     out = [
@@ -159,10 +150,10 @@ def _fit_mistakes(reference, X, y, w0, alpha, epochs):
          lambda: reference(X, y, w0, alpha, epochs, bias_last=True)),
         ("Güncelleme işareti ters: w ← w + α(y − ŷ)x olmalı, (ŷ − y) değil.",
          lambda: reference(X, y, w0, -alpha, epochs)),
-        ("Ağırlıklar dönem başına bir kez, bütün örneklerin toplamıyla güncellenmiş. Algılayıcı kuralı her örnekten "
-         "sonra günceller: örnekler sırayla, her biri için ŷ o anki w ile hesaplanır.", batch),
-        ("Bir dönemin tahminleri dönem başında bir kez hesaplanmış. Her örneğin tahmini (ŷ), o örneğe gelindiğinde "
-         "o anki w ile hesaplanmalı: predict(xi, w) döngünün içinde.", stale),
+        ("Tahminler (ŷ) dönem başındaki w ile hesaplanmış: ya tahminler döngüden önce bir kez alınmış ya da ağırlıklar "
+         "dönem başına bir kez, bütün örneklerin toplamıyla güncellenmiş (ikisi aynı sonucu verir). Algılayıcı kuralı "
+         "her örnekten sonra günceller: ŷ, o örneğe gelindiğinde o anki w ile, döngünün içinde predict(xi, w) ile "
+         "hesaplanmalı.", epoch_start),
         ("Öğrenme oranı alpha kullanılmamış (sabit 0.1 yazılmış olabilir): güncellemede verilen alpha'yı kullanın.",
          lambda: reference(X, y, w0, 0.1, epochs) if alpha != 0.1 else None),
         (f"Yalnızca bir dönem yapılmış; örneklerin üzerinden epochs={epochs} kez geçin.",

@@ -311,6 +311,9 @@ def _training_mistakes(X, y, epochs, lr):
          lambda: _bceloss_logits(X, y, epochs, lr)),
         ("Model olasılık döndürüyor; forward logit döndürmeli (modele sigmoid eklemeyin).",
          lambda: 1.0 / (1.0 + np.exp(-logits()))),
+        ("Model hiç öğrenmemiş (bütün logitler 0, ağırlıklar başlangıçtaki gibi): adımlar sıfır gradyanla atılmış. "
+         "zero_grad()'ı backward()'dan sonra çağırmayın; sıra zero_grad → model(X) → kayıp → backward → step.",
+         lambda: np.zeros((len(y), 1)) if epochs > 0 and lr > 0 else None),
     ] + [("Her dönemde birden çok adım (mini-batch) atılmış. Tam yığın (full batch) eğitimde her dönem bütün "
           "örneklerle tek bir adımdır: toplam epochs adım.", variant) for variant in minibatch()]
 
