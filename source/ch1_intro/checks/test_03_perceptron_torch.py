@@ -200,6 +200,9 @@ def test_perceptron_torch_on_device(student, and_data):
         handle, counts, dev = _on_device(student, "perceptron_fit_torch", make_args, alpha=0.5, epochs=2,
                                          counting=True, what=what)
         info = _tensor_info(student, handle, what)
+        if info["device"] == "cpu" and dev.type != "cpu":
+            fail(f"{what}: dönen ağırlıklar `device` üzerinde olmalıydı, ama CPU'da. Hesabı device üzerinde yapın ve "
+                 "sonucu `.cpu()` / `.numpy()` ile geri taşımayın.")
         expect_on_device(student, handle, dev, what=f"{what}: dönen ağırlıklar")
         if info["dtype"] != "float64" or tuple(info["shape"]) != (3,):
             fail(f"{what}: (3,) şekilli float64 bir tensör bekleniyordu, ama {tuple(info['shape'])} şekilli "
