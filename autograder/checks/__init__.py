@@ -150,7 +150,11 @@ def expect_shape(value, shape: Iterable[int], what: str = "sonuç"):
         if len(got) == len(shape) + 1 and got[-1] == 1:
             hint = " Fazladan bir boyut var: `.squeeze(-1)` ya da `.view(-1)` işe yarayabilir."
         elif len(got) + 1 == len(shape) and shape[-1] == 1:
-            hint = " Bir boyut eksik: `.unsqueeze(-1)` ya da `reshape(-1, 1)` işe yarayabilir."
+            # (n,) -> (n, 1): unsqueeze(-1) or reshape(-1, 1); () -> (1,): reshape(-1) (reshape(-1, 1) gives (1, 1))
+            fix = "`.unsqueeze(-1)` ya da `reshape(-1, 1)`" if len(shape) >= 2 else "`.reshape(-1)`"
+            hint = f" Bir boyut eksik: {fix} işe yarayabilir."
+            if len(shape) == 1:
+                hint += " (`.squeeze()` tek ögeli bir sonucu 0 boyutlu yapar.)"
         fail(f"{what}: şekil {shape} olmalıydı, ama {tuple(got)} geldi.{hint}")
 
 

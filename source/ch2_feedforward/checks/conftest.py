@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.checks import StudentCodeError, call, close, fail
+from autograder.checks import CheckFailed, StudentCodeError, call, close, fail
+from autograder.checks.device_override import expect_device_argument_kept
+from autograder.checks.layouts import format_layout, layout
 from autograder.checks.messages import error_text, explain_error
 from autograder.device import (DeviceSimulationUnsupported, expect_no_hardcoded_device, run_counting_ops,
                                run_on_device)
@@ -25,11 +27,12 @@ def _name(fn) -> str:
     return fn if isinstance(fn, str) else "model"
 
 
-def run_device(student, fn, *args, what: str, counting: bool = False, **kwargs):
+def run_device(student, fn, *args, what: str, counting: bool = False, model=None, **kwargs):
     """run_on_device (or run_counting_ops when ``counting``) on the grading device; returns (result, counts).
 
-    Device errors become CheckFailed inside autograder.device; other student errors are explained here.
-    DeviceSimulationUnsupported propagates: the caller falls back to the CPU.
+    Device errors become CheckFailed inside autograder.device; when ``model`` (a Handle) is given and is still on
+    the CPU after such an error, the message says so instead of the general advice. Other student errors are
+    explained here. DeviceSimulationUnsupported propagates: the caller falls back to the CPU.
     """
     try:
         if counting:
@@ -39,17 +42,28 @@ def run_device(student, fn, *args, what: str, counting: bool = False, **kwargs):
         if error.type == "NotImplementedError":
             raise
         fail(error_text(f"{what} (cihaz denemesinde)", error))
+    except CheckFailed as failure:
+        mixed = "farklı cihazlardaki tensörler" in str(failure) or "ağırlıkları girdiyle aynı cihazda" in str(failure)
+        if mixed and model is not None and kwargs.get("device", "x") != "cpu":
+            devices = {entry[2] for entry in student.describe(model).get("parameters", [])}
+            if devices == {"cpu"}:
+                raise CheckFailed(f"{what}: model CPU'da kalmış, veriler ise hedef cihazda: fonksiyonun içinde "
+                                  "modeli de `model.to(device)` ile verilen cihaza taşıyın.") from None
+        raise
 
 
-def no_hardcoded_cuda(student):
-    expect_no_hardcoded_device(student)
+def no_hardcoded_cuda(student, names=None):
+    """No hard-coded CUDA, and the function's own ``device`` argument is used, not chosen anew inside it."""
+    expect_no_hardcoded_device(student, names)
+    if names:
+        expect_device_argument_kept(student, names)
 
 
 
 # ---------------------------------------------------------------------- models in the worker and here
 
 def random_params(layers, rng):
-    """float32 weights and biases for the Linear layers of ``layers`` (in parameter order)."""
+    """float32 parameters for the Linear and BatchNorm layers of ``layers`` (in parameter order)."""
     params = []
     for name, *args in layers:
         if name == "Linear":
@@ -57,6 +71,9 @@ def random_params(layers, rng):
             bound = 1.0 / np.sqrt(n_in)
             params.append(torch.tensor(rng.uniform(-bound, bound, size=(n_out, n_in)), dtype=torch.float32))
             params.append(torch.tensor(rng.uniform(-bound, bound, size=(n_out,)), dtype=torch.float32))
+        elif name.startswith("BatchNorm"):
+            params.append(torch.tensor(rng.uniform(0.5, 1.5, size=(args[0],)), dtype=torch.float32))
+            params.append(torch.tensor(rng.normal(size=(args[0],)) * 0.3, dtype=torch.float32))
     return params
 
 
@@ -89,41 +106,6 @@ def reference_sequential(layers, params=None, dtype=torch.float64):
     return model
 
 
-def _short(type_name: str) -> str:
-    return str(type_name).rsplit(".", 1)[-1]
-
-
-def layout(student, model, what: str) -> list[tuple]:
-    """The children of an nn.Sequential in the worker: [("Linear", 4, 8), ("ReLU",), ("Dropout", 0.2), …]."""
-    info = student.describe(model)
-    if not info.get("module"):
-        fail(f"{what}: bir nn.Sequential modeli bekleniyordu, ama {_short(info.get('type', '?'))} türünde bir değer "
-             "geldi (`return` unutulmuş olabilir).")
-    if _short(info["type"]) != "Sequential":
-        fail(f"{what}: bir nn.Sequential bekleniyordu, ama {_short(info['type'])} geldi: katmanları "
-             "`nn.Sequential(...)` içinde sırayla verin.")
-    count = student.call_method(model, "__len__")
-    out = []
-    for i in range(int(count)):
-        kind = _short(student.describe(model, str(i))["type"])
-        if kind == "Linear":
-            out.append(("Linear", student.get(model, f"{i}.in_features"), student.get(model, f"{i}.out_features")))
-        elif kind == "Dropout":
-            out.append(("Dropout", float(student.get(model, f"{i}.p"))))
-        elif kind == "LeakyReLU":
-            out.append(("LeakyReLU", float(student.get(model, f"{i}.negative_slope"))))
-        else:
-            out.append((kind,))
-    return out
-
-
-def format_layout(items) -> str:
-    def one(item):
-        name, *args = item
-        return f"{name}({', '.join(f'{a:g}' if isinstance(a, float) else str(a) for a in args)})" if args else name
-    return "[" + ", ".join(one(i) for i in items) + "]"
-
-
 # ---------------------------------------------------------------------- "from scratch" (static)
 
 def _parse(source: str):
@@ -139,9 +121,10 @@ def _parse(source: str):
         return None
 
 
-def builtin_uses(source: str, functions, forbidden) -> list[str]:
-    """Attribute uses like ``torch.sigmoid`` / ``F.softmax`` / ``x.tanh()`` whose name is in ``forbidden``,
-    inside the student's definitions of ``functions`` (def or assignment)."""
+def builtin_uses(source: str, functions, forbidden, names=()) -> list[str]:
+    """Attribute uses like ``torch.sigmoid`` / ``F.softmax`` / ``x.tanh()`` whose name is in ``forbidden``, and
+    plain names in ``names`` (``autograd_derivative(...)``, ``device``), inside the student's definitions of
+    ``functions`` (def or assignment)."""
     tree = _parse(source)
     if tree is None:
         return []
@@ -152,8 +135,10 @@ def builtin_uses(source: str, functions, forbidden) -> list[str]:
         if not defines:
             continue
         for sub in ast.walk(node):
-            if isinstance(sub, ast.Attribute) and sub.attr in forbidden:
-                code = ast.get_source_segment(source, sub) or sub.attr
+            hit = (isinstance(sub, ast.Attribute) and sub.attr in forbidden) or \
+                (isinstance(sub, ast.Name) and sub.id in names)
+            if hit:
+                code = ast.get_source_segment(source, sub) or getattr(sub, "attr", None) or sub.id
                 if code not in found:
                     found.append(code)
     return found

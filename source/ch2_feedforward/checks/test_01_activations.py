@@ -1,9 +1,18 @@
-"""Hidden checks for 01_activations.ipynb (activations from scratch, softmax, derivatives, get_device)."""
+"""Hidden checks for 01_activations.ipynb (activations from scratch, softmax, derivatives, get_device).
+
+Every function is tried with the inputs the task text allows: float64 and float32 (the dtype must be kept), 1-D and
+3-D, a non-contiguous view, an integer tensor for relu, a tensor on the (simulated) GPU, and the caller's tensor
+must stay unchanged. "Finite at x = ±1000" covers the gradients too: an unselected torch.where branch that
+overflows gives nan gradients although the forward values are right.
+"""
 import numpy as np
+import pytest
 import torch
 
-from autograder.checks import StudentCodeError, expect_close, expect_dtype, expect_shape, expect_tensor, fail, grade
-from autograder.device import expect_get_device
+from autograder.checks import (StudentCodeError, describe_value, expect_close, expect_shape, expect_tensor, fail,
+                               grade)
+from autograder.checks.inputs import expect_follows_input_device, expect_unchanged, put_noncontiguous
+from autograder.device import DeviceSimulationUnsupported, expect_get_device
 
 # Large magnitudes on purpose: exp(710) already overflows float64.
 GRID = np.concatenate([[-1000.0, -745.0, -710.0, -50.0, -20.0], np.linspace(-6.0, 6.0, 49),
@@ -12,6 +21,7 @@ GRID = np.concatenate([[-1000.0, -745.0, -710.0, -50.0, -20.0], np.linspace(-6.0
 ELEMENTWISE_BUILTINS = {"sigmoid", "sigmoid_", "tanh", "tanh_", "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_",
                         "expit", "logistic", "hardtanh", "threshold", "Sigmoid", "Tanh", "ReLU", "LeakyReLU"}
 SOFTMAX_BUILTINS = {"softmax", "log_softmax", "Softmax", "LogSoftmax"}
+AUTOGRAD_NAMES = {"autograd", "backward", "grad", "jacobian", "vjp", "jvp", "functional"}
 
 STABLE_HINT = {
     "sigmoid": "Büyük |x| için e^(-x) taşar: z = torch.exp(-torch.abs(x)) ile x ≥ 0'da 1/(1+z), x < 0'da z/(1+z) "
@@ -19,28 +29,55 @@ STABLE_HINT = {
     "tanh": "Büyük |x| için e^x taşar (inf/inf = nan): z = torch.exp(-2 * torch.abs(x)) ile "
             "torch.sign(x) * (1 - z) / (1 + z) kullanın.",
     "relu": "ReLU(x) = max(0, x): pozitifler aynen kalır, diğerleri 0 olur.",
-    "leaky_relu": "x > 0 ise x, değilse slope * x; verilen slope parametresini kullanın.",
+    "leaky_relu": "Leaky ReLU: x > 0 ise x, değilse slope * x; bu formül her slope için (1'den büyük olsa da) "
+                  "geçerli: torch.where(x > 0, x, slope * x).",
 }
+DTYPE_HINT = ("Girdinin veri türünü koruyun: float32 girdi float32, float64 girdi float64 sonuç vermeli. Girdiyi "
+              "başka bir türe çevirmeyin (`x.double()`, `.float()`) ve yeni tensörleri girdiden türetin "
+              "(`torch.zeros_like(x)`, `.to(x.dtype)`).")
+NOT_SIMULATED = "cihaz simülasyonunda çalıştırılamadı (not simulated): bu kontrol atlandı"
+
+
+def _tol(dtype):
+    return 1e-10 if dtype == torch.float64 else 1e-5
 
 
 def _inputs():
+    """(label, tensor, noncontiguous) for every kind of input the general rules allow."""
     rng = np.random.default_rng(12)
-    return [torch.tensor(GRID, dtype=torch.float64), torch.tensor(rng.normal(size=(3, 4, 5)) * 4.0)]
+    return [
+        ("float64", torch.tensor(GRID, dtype=torch.float64), False),
+        ("float64", torch.tensor(rng.normal(size=(3, 4, 5)) * 4.0), False),
+        ("bitişik olmayan (non-contiguous) float64", torch.tensor(rng.normal(size=(4, 6)) * 5.0), True),
+        ("float32", torch.tensor(GRID, dtype=torch.float32), False),
+    ]
+
+
+def _expect_same_dtype(out, x, what):
+    if out.dtype != x.dtype:
+        fail(f"{what}: sonuç {str(out.dtype).removeprefix('torch.')} geldi, ama girdi "
+             f"{str(x.dtype).removeprefix('torch.')}. {DTYPE_HINT}")
+
+
+def _apply(student, kit, name, x, noncontiguous=False, what=None, hint="", **kwargs):
+    """Call ``name`` on a copy of ``x`` in the worker; checks type, shape, dtype. Returns (out, handle)."""
+    handle = put_noncontiguous(student, x) if noncontiguous else student.put(x.clone())
+    out = kit.call(student, name, handle, what=what, hint=hint, **kwargs)
+    expect_tensor(out, what)
+    expect_shape(out, tuple(x.shape), what)
+    _expect_same_dtype(out, x, what)
+    return out, handle
 
 
 def _check_elementwise(student, kit, name, reference, **kwargs):
     args = "".join(f", {k}={v}" for k, v in kwargs.items())
-    for x in _inputs():
-        what = f"{name}(x{args}) ({tuple(x.shape)} şekilli float64 x)"
-        handle = student.put(x.clone())
-        out = kit.call(student, name, handle, what=what, **kwargs)
-        expect_tensor(out, what)
-        expect_shape(out, tuple(x.shape), what)
-        expect_dtype(out, torch.float64, what)
-        expect_close(out, reference(x), what=what, hint=STABLE_HINT[name])
-        if not torch.equal(student.get(handle), x):
-            fail(f"{name} verilen x tensörünü değiştirdi. `x.clamp_(...)`, `x[x < 0] = 0`, `x *= ...` gibi yerinde "
-                 "(in-place) işlemler çağıranın verisini bozar; yeni bir tensör üretin (ör. torch.where(...)).")
+    for label, x, strided in _inputs():
+        what = f"{name}(x{args}) ({tuple(x.shape)} şekilli {label} x)"
+        out, handle = _apply(student, kit, name, x, strided, what, **kwargs)
+        expect_close(out, reference(x.double()), tol=_tol(x.dtype), what=what, hint=STABLE_HINT[name])
+        expect_unchanged(student, handle, x, what=name, message=(
+            f"{name} verilen x tensörünü değiştirdi. `x.clamp_(...)`, `x[x < 0] = 0`, `x *= ...` gibi yerinde "
+            "(in-place) işlemler çağıranın verisini bozar; yeni bir tensör üretin (ör. torch.where(...))."))
 
 
 @grade("act_elementwise_test", weight=1)
@@ -59,18 +96,26 @@ def test_relu_values_input_unchanged(student, kit):
 
 
 @grade("act_elementwise_test", weight=1)
+def test_relu_keeps_integer_dtype(student, kit):
+    x = torch.tensor([[-3, 0, 2], [5, -1, 7]], dtype=torch.int64)
+    what = "relu(x) ((2, 3) şekilli int64 x)"
+    out, _ = _apply(student, kit, "relu", x, what=what)
+    expect_close(out, torch.relu(x).double(), tol=0, what=what, hint=STABLE_HINT["relu"])
+
+
+@grade("act_elementwise_test", weight=1)
 def test_leaky_relu_default_and_given_slope(student, kit):
     leaky = torch.nn.functional.leaky_relu
     _check_elementwise(student, kit, "leaky_relu", lambda x: leaky(x, 0.01))
-    _check_elementwise(student, kit, "leaky_relu", lambda x: leaky(x, 0.2), slope=0.2)
-    _check_elementwise(student, kit, "leaky_relu", lambda x: leaky(x, 0.05), slope=0.05)
+    for slope in (0.2, 0.05, 1.5):
+        _check_elementwise(student, kit, "leaky_relu", lambda x, s=slope: torch.where(x > 0, x, s * x), slope=slope)
 
 
 @grade("act_elementwise_test", weight=1)
 def test_elementwise_written_from_scratch(student, kit):
     x = torch.tensor([-2.0, 0.0, 3.0], dtype=torch.float64)
-    for name in ("sigmoid", "tanh", "relu", "leaky_relu"):
-        expect_tensor(kit.call(student, name, x), f"{name}(x)")
+    for name, ref in (("sigmoid", torch.sigmoid), ("tanh", torch.tanh), ("relu", torch.relu)):
+        expect_close(kit.call(student, name, x), ref(x), what=f"{name}(x)", hint=STABLE_HINT[name])
     used = kit.builtin_uses(student.source, {"sigmoid", "tanh", "relu", "leaky_relu"}, ELEMENTWISE_BUILTINS)
     if used:
         fail("Aktivasyonlar sıfırdan yazılmalı, ama hazır fonksiyonlar kullanılmış: "
@@ -78,24 +123,72 @@ def test_elementwise_written_from_scratch(student, kit):
              "temel işlemleri kullanın.")
 
 
+GRAD_POINTS = torch.tensor([-1000.0, -745.0, -50.0, -20.0, -2.5, -1.0, -0.25, 0.25, 1.0, 2.5, 20.0, 50.0, 745.0,
+                            1000.0], dtype=torch.float64)
+
+
+def _autograd_through(student, kit, name, x):
+    """The gradient of sum(name(x)) with respect to x, computed in the worker by torch.autograd."""
+    handle = student.call_method(student.put(x.clone()), "requires_grad_", True, keep=True)
+    what = f"{name}(x) (requires_grad=True bir x ile)"
+    y = kit.call(student, name, handle, keep=True, what=what)
+    try:
+        total = student.call_method(y, "sum", keep=True)
+        (grad,) = student.call_method("torch", "autograd.grad", total, handle)
+    except StudentCodeError as error:
+        fail(f"{what}: autograd sonucun türevini alamadı ({error.type}). Fonksiyon tensör işlemleriyle yazılmalı "
+             "(NumPy'a çevirmeden, `.detach()` çağırmadan) ki geri yayılım onun içinden geçebilsin.")
+    return grad
+
+
+@grade("act_elementwise_test", weight=1)
+def test_sigmoid_tanh_gradients_finite_at_large_inputs(student, kit):
+    for name, ref in (("sigmoid", torch.sigmoid), ("tanh", torch.tanh)):
+        expect_close(kit.call(student, name, GRAD_POINTS), ref(GRAD_POINTS), what=f"{name}(x)", hint=STABLE_HINT[name])
+        grad = _autograd_through(student, kit, name, GRAD_POINTS)
+        want = _autograd(ref, GRAD_POINTS)
+        what = f"{name} içinden geri yayılım (autograd ile türev, x = ±1000 dahil)"
+        expect_tensor(grad, what)
+        if not torch.isfinite(grad).all():
+            bad = [f"{v:g}" for v in GRAD_POINTS[~torch.isfinite(grad)].tolist()[:4]]
+            fail(f"{what}: x = {', '.join(bad)} noktalarında gradyan nan ya da sonsuz. torch.where iki dalı da "
+                 "hesaplar: seçilmeyen dalda taşan bir ifade (ör. x < 0 için torch.exp(-x)) ileri geçişte görünmez "
+                 "ama geri yayılımda 0 · inf = nan üretir. İki dalda da yalnız z = torch.exp(-torch.abs(x)) gibi "
+                 "taşmayan ifadeler kullanın.")
+        expect_close(grad, want, tol=1e-8, what=what, hint=STABLE_HINT[name])
+
+
+@grade("act_elementwise_test", weight=1)
+def test_elementwise_follow_input_device(student, kit):
+    x = torch.tensor([[-3.0, -0.5, 0.0], [0.5, 2.0, 40.0]], dtype=torch.float64)
+    for name, ref in (("sigmoid", torch.sigmoid), ("tanh", torch.tanh), ("relu", torch.relu),
+                      ("leaky_relu", lambda t: torch.nn.functional.leaky_relu(t, 0.01))):
+        expect_close(kit.call(student, name, x), ref(x), what=f"{name}(x)", hint=STABLE_HINT[name])
+        try:
+            info = expect_follows_input_device(student, name, x, what=f"{name}(x)")
+        except DeviceSimulationUnsupported:
+            pytest.skip(f"{name}: {NOT_SIMULATED}")
+        if info["shape"] != list(x.shape) or info["dtype"] != "float64":
+            fail(f"{name}(x): girdi GPU'dayken sonuç {tuple(info['shape'])} şekilli, {info['dtype']} türünde geldi; "
+                 "girdiyle aynı şekil ve türde olmalı.")
+
+
 # ---------------------------------------------------------------------------- softmax
 
-def _check_softmax(student, kit, x, dim, what_extra=""):
+def _check_softmax(student, kit, x, dim, what_extra="", noncontiguous=False):
     what = f"softmax(x, dim={dim}) ({tuple(x.shape)} şekilli x{what_extra})"
-    out = kit.call(student, "softmax", x, dim=dim, what=what,
-                   hint="Toplamı `keepdim=True` ile alın ki bölme doğru yayınlansın.")
-    expect_tensor(out, what)
-    expect_shape(out, tuple(x.shape), what)
-    expect_dtype(out, torch.float64, what)
-    return out, what
+    out, handle = _apply(student, kit, "softmax", x, noncontiguous, what,
+                         hint="Toplamı `keepdim=True` ile alın ki bölme doğru yayınlansın.", dim=dim)
+    return out, what, handle
 
 
 @grade("act_softmax_test", weight=2)
 def test_softmax_along_last_dim(student, kit):
     rng = np.random.default_rng(31)
-    for shape in ((5, 7), (2, 3, 4), (6,)):
+    for shape, strided in (((5, 7), False), ((2, 3, 4), False), ((6,), False), ((4, 5), True)):
         x = torch.tensor(rng.normal(size=shape) * 3.0)
-        out, what = _check_softmax(student, kit, x, -1)
+        out, what, _ = _check_softmax(student, kit, x, -1, ", bitişik olmayan (non-contiguous)" if strided else "",
+                                      strided)
         expect_close(out, torch.softmax(x, dim=-1), what=what,
                      hint="softmax(x)_i = e^(x_i) / Σ_j e^(x_j), toplam son boyut (sınıflar) boyunca alınır.")
 
@@ -104,7 +197,7 @@ def test_softmax_along_last_dim(student, kit):
 def test_softmax_along_given_dim(student, kit):
     x = torch.tensor(np.random.default_rng(32).normal(size=(3, 4, 5)) * 2.0)
     for dim in (0, 1, -2):
-        out, what = _check_softmax(student, kit, x, dim)
+        out, what, _ = _check_softmax(student, kit, x, dim)
         expect_close(out, torch.softmax(x, dim=dim), what=what,
                      hint="En büyük değeri de toplamı da verilen `dim` boyunca alın (dim=dim, keepdim=True).")
 
@@ -113,15 +206,37 @@ def test_softmax_along_given_dim(student, kit):
 def test_softmax_large_logits_are_stable(student, kit):
     x = torch.tensor([[1000.0, 999.0, -1000.0], [-1000.0, -1000.0, -1000.0], [800.0, 0.0, -5.0],
                       [-750.0, -760.0, -740.0]], dtype=torch.float64)
-    out, what = _check_softmax(student, kit, x, -1, ", ±1000 gibi büyük logitlerle")
-    expect_close(out, torch.softmax(x, dim=-1), what=what,
-                 hint="e^1000 float64'te bile sonsuzdur: üsleri almadan önce her dilimin en büyük değerini çıkarın "
-                      "(x - x.amax(dim=dim, keepdim=True)); softmax bundan etkilenmez.")
+    for logits, extra in ((x, ", ±1000 gibi büyük logitlerle"), (x.float(), ", float32, büyük logitlerle")):
+        out, what, _ = _check_softmax(student, kit, logits, -1, extra)
+        expect_close(out, torch.softmax(x, dim=-1), tol=_tol(logits.dtype), what=what,
+                     hint="e^1000 float64'te bile sonsuzdur: üsleri almadan önce her dilimin en büyük değerini "
+                          "çıkarın (x - x.amax(dim=dim, keepdim=True)); softmax bundan etkilenmez.")
+
+
+@grade("act_softmax_test", weight=1)
+def test_softmax_leaves_input_alone(student, kit):
+    x = torch.tensor(np.random.default_rng(33).normal(size=(4, 6)) * 3.0)
+    out, what, handle = _check_softmax(student, kit, x, -1)
+    expect_close(out, torch.softmax(x, dim=-1), what=what)
+    expect_unchanged(student, handle, x, what="softmax", message=(
+        "softmax verilen logit tensörünü değiştirdi: `x -= x.amax(...)` gibi yerinde (in-place) bir çıkarma "
+        "çağıranın logitlerini kaydırır. Yeni bir tensör üretin: `shifted = x - x.amax(dim=dim, keepdim=True)`."))
+
+
+@grade("act_softmax_test", weight=1)
+def test_softmax_follows_input_device(student, kit):
+    x = torch.tensor([[1.0, 2.0, 3.0], [0.5, -0.5, 0.0]], dtype=torch.float64)
+    expect_close(kit.call(student, "softmax", x, dim=-1), torch.softmax(x, dim=-1), what="softmax(x)")
+    try:
+        expect_follows_input_device(student, "softmax", x, what="softmax(x)", dim=-1)
+    except DeviceSimulationUnsupported:
+        pytest.skip(f"softmax: {NOT_SIMULATED}")
 
 
 @grade("act_softmax_test", weight=1)
 def test_softmax_written_from_scratch(student, kit):
-    expect_tensor(kit.call(student, "softmax", torch.tensor([[0.5, 1.5]], dtype=torch.float64)), "softmax(x)")
+    x = torch.tensor([[0.5, 1.5]], dtype=torch.float64)
+    expect_close(kit.call(student, "softmax", x), torch.softmax(x, dim=-1), what="softmax(x)")
     used = kit.builtin_uses(student.source, {"softmax"}, SOFTMAX_BUILTINS)
     if used:
         fail("softmax sıfırdan yazılmalı, ama hazır bir fonksiyon kullanılmış: "
@@ -146,16 +261,21 @@ def _torch_function(student, name):
 @grade("act_grads_test", weight=2)
 def test_autograd_derivative_of_known_functions(student, kit):
     rng = np.random.default_rng(41)
-    cases = [("sin", torch.cos, torch.tensor(np.linspace(-4.0, 4.0, 17))),
-             ("exp", torch.exp, torch.tensor(rng.normal(size=(3, 4)))),
-             ("square", lambda t: 2.0 * t, torch.tensor(rng.normal(size=(2, 3, 2))))]
-    for name, derivative, x in cases:
-        what = f"autograd_derivative(torch.{name}, x) ({tuple(x.shape)} şekilli x)"
-        out = kit.call(student, "autograd_derivative", _torch_function(student, name), x, what=what,
+    cases = [("sin", torch.cos, torch.tensor(np.linspace(-4.0, 4.0, 17)), False),
+             ("exp", torch.exp, torch.tensor(rng.normal(size=(3, 4))), False),
+             ("square", lambda t: 2.0 * t, torch.tensor(rng.normal(size=(2, 3, 2))), False),
+             ("tanh", lambda t: 1.0 - torch.tanh(t) ** 2, torch.tensor(rng.normal(size=(4, 5))), True),
+             ("sin", torch.cos, torch.tensor(rng.normal(size=(6,)), dtype=torch.float32), False)]
+    for name, derivative, x, strided in cases:
+        kind = ("bitişik olmayan " if strided else "") + str(x.dtype).removeprefix("torch.")
+        what = f"autograd_derivative(torch.{name}, x) ({tuple(x.shape)} şekilli {kind} x)"
+        handle = put_noncontiguous(student, x) if strided else x
+        out = kit.call(student, "autograd_derivative", _torch_function(student, name), handle, what=what,
                        hint="Gradyan yalnız skaler bir çıktı için tanımlıdır: torch.autograd.grad(f(x).sum(), x).")
         expect_tensor(out, what)
         expect_shape(out, tuple(x.shape), what)
-        expect_close(out, derivative(x), what=what,
+        _expect_same_dtype(out, x, what)
+        expect_close(out, derivative(x.double()), tol=_tol(x.dtype), what=what,
                      hint="x'in requires_grad=True bir kopyasını alın, y = f(kopya), sonra "
                           "torch.autograd.grad(y.sum(), kopya)[0].")
 
@@ -175,13 +295,13 @@ def test_autograd_derivative_leaves_input_alone(student, kit):
 
 def _check_derivative(student, kit, name, reference, hint):
     rng = np.random.default_rng(43)
-    for x in (torch.tensor(GRID, dtype=torch.float64), torch.tensor(rng.normal(size=(4, 5)) * 3.0)):
-        what = f"{name}(x) ({tuple(x.shape)} şekilli float64 x)"
-        out = kit.call(student, name, x, what=what)
-        expect_tensor(out, what)
-        expect_shape(out, tuple(x.shape), what)
-        expect_dtype(out, torch.float64, what)
-        expect_close(out, _autograd(reference, x), what=what, hint=hint)
+    for label, x, strided in (("float64", torch.tensor(GRID, dtype=torch.float64), False),
+                              ("float64", torch.tensor(rng.normal(size=(4, 5)) * 3.0), False),
+                              ("bitişik olmayan float64", torch.tensor(rng.normal(size=(3, 4)) * 2.0), True),
+                              ("float32", torch.tensor(rng.normal(size=(7,)) * 3.0, dtype=torch.float32), False)):
+        what = f"{name}(x) ({tuple(x.shape)} şekilli {label} x)"
+        out, _ = _apply(student, kit, name, x, strided, what)
+        expect_close(out, _autograd(reference, x.double()), tol=_tol(x.dtype), what=what, hint=hint)
 
 
 @grade("act_grads_test", weight=1)
@@ -202,8 +322,46 @@ def test_relu_grad_matches_autograd(student, kit):
                       "ReLU'(x) = 1 (x > 0 ise), 0 (değilse); x = 0'da PyTorch gibi 0 kullanın: (x > 0).to(x.dtype).")
 
 
+@grade("act_grads_test", weight=1)
+def test_grads_by_formula_with_own_functions(student, kit):
+    x = torch.tensor([-2.0, 0.5, 3.0], dtype=torch.float64)
+    for name, ref in (("sigmoid_grad", torch.sigmoid), ("tanh_grad", torch.tanh), ("relu_grad", torch.relu)):
+        expect_close(kit.call(student, name, x), _autograd(ref, x), what=f"{name}(x)")
+    used = kit.builtin_uses(student.source, {"sigmoid_grad", "tanh_grad", "relu_grad"},
+                            ELEMENTWISE_BUILTINS | AUTOGRAD_NAMES, names={"autograd_derivative"})
+    if used:
+        fail("Türevler formülle ve kendi sigmoid/tanh fonksiyonlarınızla hesaplanmalı, ama "
+             + ", ".join(f"`{u}`" for u in used[:4]) + " kullanılmış. Örneğin s = sigmoid(x) ile s * (1 - s), "
+             "t = tanh(x) ile 1 - t * t; autograd (autograd_derivative, backward) ve hazır fonksiyonlar "
+             "(torch.tanh, torch.sigmoid) kullanılmaz.")
+
+
+@grade("act_grads_test", weight=1)
+def test_grads_follow_input_device(student, kit):
+    x = torch.tensor([[-3.0, -0.5, 0.0], [0.5, 2.0, 40.0]], dtype=torch.float64)
+    for name, ref in (("sigmoid_grad", torch.sigmoid), ("tanh_grad", torch.tanh), ("relu_grad", torch.relu)):
+        expect_close(kit.call(student, name, x), _autograd(ref, x), what=f"{name}(x)")
+        try:
+            info = expect_follows_input_device(student, name, x, what=f"{name}(x)")
+        except DeviceSimulationUnsupported:
+            pytest.skip(f"{name}: {NOT_SIMULATED}")
+        if info["shape"] != list(x.shape) or info["dtype"] != "float64":
+            fail(f"{name}(x): girdi GPU'dayken sonuç {tuple(info['shape'])} şekilli, {info['dtype']} türünde geldi; "
+                 "girdiyle aynı şekil ve türde olmalı.")
+
+
 # ---------------------------------------------------------------------------- get_device
 
 @grade("act_device_test", weight=1)
 def test_get_device_prefers_cuda_then_mps(student):
     expect_get_device(student, "get_device")
+
+
+@grade("act_device_test", weight=1)
+def test_get_device_returns_a_torch_device(student):
+    expect_get_device(student, "get_device")
+    for context in ("available:none", "available:cuda"):
+        got = student.call("get_device", contexts=[context])
+        if not isinstance(got, torch.device):
+            fail(f"get_device(): bir `torch.device` döndürmeliydi, ama {describe_value(got)} geldi: cihaz adını "
+                 "`torch.device(\"cuda\")` gibi bir torch.device nesnesine çevirip döndürün.")

@@ -3,6 +3,8 @@ import numpy as np
 import torch
 
 from autograder.checks import StudentCodeError, expect_close, expect_shape, expect_tensor, fail, grade
+from autograder.checks.inputs import expect_unchanged
+from autograder.checks.layouts import distinct_children, parameters
 
 NO_OUTPUT_ACTIVATION = ("Son Linear katmandan sonra aktivasyon ya da softmax olmamalı: çıktı katmanı logit (ya da "
                         "regresyonda herhangi bir gerçel sayı) üretir, nn.CrossEntropyLoss softmax'ı kendisi uygular.")
@@ -74,16 +76,56 @@ def test_make_mlp_forward_returns_logits(student, kit):
     got = kit.call(student, model, X, contexts=["no_grad"], what=what)
     expect_tensor(got, what)
     expect_shape(got, (8, 4), what)
-    try:
-        w1, b1, w2, b2 = (student.get(model, path).double() for path in ("0.weight", "0.bias", "2.weight", "2.bias"))
-    except (StudentCodeError, AttributeError):
-        fail(f"{what}: katmanlar [Linear(3, 6), LeakyReLU, Linear(6, 4)] sırasıyla bir nn.Sequential içinde olmalı.")
+    found = [t for _, t in parameters(student, model, what)]
+    if [tuple(t.shape) for t in found] != [(6, 3), (6,), (4, 6), (4,)]:
+        fail(f"{what}: katmanlar [Linear(3, 6), LeakyReLU, Linear(6, 4)] sırasıyla bir nn.Sequential içinde olmalı "
+             f"(parametre şekilleri {[tuple(t.shape) for t in found]} geldi).")
+    w1, b1, w2, b2 = (t.double() for t in found)
     hidden = torch.nn.functional.leaky_relu(X.double() @ w1.T + b1, 0.01)
     want = hidden @ w2.T + b2
     if kit.close(got, torch.softmax(want, dim=1), 1e-5):
         fail(f"{what}: çıktılar olasılık (softmax uygulanmış). {NO_OUTPUT_ACTIVATION}")
     expect_close(got, want, tol=1e-5, what=what,
                  hint="İleri geçiş Linear → aktivasyon → Linear olmalı; son katmandan sonra bir şey uygulanmamalı.")
+
+
+@grade("mlp_make_test", weight=1)
+def test_make_mlp_new_activation_per_layer(student, kit):
+    sizes = [4, 6, 6, 6, 2]
+    what = f"make_mlp({sizes})"
+    model = _check_layout(student, kit, sizes)
+    if distinct_children(student, model, what) != 2 * len(sizes) - 3:
+        fail(f"{what}: aynı aktivasyon katmanı örneği birden çok yerde kullanılmış. Her Linear'dan sonra "
+             "`activation()` çağırarak yeni bir örnek oluşturun (döngünün dışında bir kez oluşturup tekrar "
+             "kullanmayın: parametreli ya da kanca (hook) takılmış bir aktivasyon katmanlar arasında paylaşılır).")
+
+
+@grade("mlp_make_test", weight=1)
+def test_make_mlp_leaves_sizes_alone(student, kit):
+    sizes = [5, 7, 3]
+    handle = student.put(list(sizes))
+    what = f"make_mlp({sizes})"
+    model = kit.call(student, "make_mlp", handle, keep=True, what=what)
+    got = kit.layout(student, model, what)
+    want = _expected(sizes)
+    if got != want:
+        fail(f"{what}: katmanlar {kit.format_layout(want)} olmalıydı, ama {kit.format_layout(got)} geldi.")
+    after = student.get(handle)
+    if after != sizes:
+        fail(f"{what}: verilen sizes listesi değişti ({sizes} → {after}): `sizes.pop()`, `sizes.append(...)` gibi "
+             "yerinde işlemler çağıranın listesini bozar. Listeyi değiştirmeden okuyun (zip(sizes[:-1], sizes[1:])).")
+
+
+@grade("mlp_make_test", weight=1)
+def test_make_mlp_returns_a_cpu_model(student, kit):
+    what = "make_mlp([3, 4, 2])"
+    model = _check_layout(student, kit, [3, 4, 2])
+    devices = {entry[2] for entry in student.describe(model).get("parameters", [])}
+    used = kit.builtin_uses(student.source, {"make_mlp"}, {"to", "cuda", "device"}, names={"device"})
+    if devices != {"cpu"} or used:
+        where = ", ".join(f"`{u}`" for u in used[:3]) if used else ", ".join(sorted(devices))
+        fail(f"{what}: make_mlp modeli bir cihaza taşımamalı ({where}): modeli CPU'da oluşturup döndürün; cihazı "
+             "modeli kullanan kod seçer (eğitim fonksiyonları `model.to(device)` ile taşır).")
 
 
 # ---------------------------------------------------------------------------- counting
@@ -128,3 +170,41 @@ def test_mlp_num_params_formula(student, kit):
             hint = " Sapmalar (bias) unutulmuş: her Linear(n_in, n_out) katmanında n_out sapma vardır." \
                 if got == weights_only else " Her Linear(n_in, n_out) katmanı n_in·n_out + n_out parametre ekler."
             fail(f"{what}: {want} bekleniyordu, ama {got} geldi.{hint}")
+
+
+@grade("mlp_count_test", weight=1)
+def test_count_parameters_counts_model_parameters_once(student, kit):
+    # model.parameters() also yields parameters registered on the model itself, and a layer used twice once.
+    try:
+        shared = student.call_method("torch", "nn.Linear", 4, 4, keep=True)
+        act = student.call_method("torch", "nn.Tanh", keep=True)
+        head = student.call_method("torch", "nn.Linear", 4, 2, keep=True)
+        model = student.call_method("torch", "nn.Sequential", shared, act, shared, head, keep=True)
+        scale = student.call_method("torch", "nn.Parameter", torch.ones(3), keep=True)
+        student.call_method(model, "register_parameter", "scale", scale, keep=True)
+    except StudentCodeError:
+        fail("Kontrol için bir model kurulamadı; defterin ilk hücresindeki `import torch` değiştirilmemeli.")
+    want = (4 * 4 + 4) + (4 * 2 + 2) + 3
+    what = ("count_parameters(model) (bir Linear katmanı iki kez kullanılmış, modelin kendisinde de bir "
+            "parametre var)")
+    got = kit.call(student, "count_parameters", model, what=what)
+    if got != want:
+        fail(f"{what}: {want} bekleniyordu, ama {got!r} geldi. Katmanları tek tek dolaşmak yerine "
+             "model.parameters() üzerinden sayın: modelin kendi parametrelerini de içerir ve iki kez kullanılan bir "
+             "katmanın parametrelerini bir kez verir.")
+
+
+@grade("mlp_count_test", weight=1)
+def test_mlp_num_params_without_building_a_model(student, kit):
+    sizes = [6, 5, 3]
+    what = f"mlp_num_params({sizes})"
+    got = kit.call(student, "mlp_num_params", sizes, what=what)
+    if got != 6 * 5 + 5 + 5 * 3 + 3:
+        fail(f"{what}: {6 * 5 + 5 + 5 * 3 + 3} bekleniyordu, ama {got!r} geldi.")
+    used = kit.builtin_uses(student.source, {"mlp_num_params"},
+                            {"Linear", "Sequential", "parameters", "numel", "Module"},
+                            names={"make_mlp", "count_parameters", "Linear", "Sequential"})
+    if used:
+        fail(f"{what}: parametre sayısı model kurulmadan, yalnız boyutlardan hesaplanmalı, ama "
+             + ", ".join(f"`{u}`" for u in used[:3]) + " kullanılmış. Her (n_in, n_out) çifti için "
+             "n_in·n_out + n_out toplayın.")

@@ -10,7 +10,17 @@ from sklearn.model_selection import train_test_split
 
 from autograder.checks import (as_array, describe_value, expect_close, expect_dtype, expect_number, expect_shape,
                                expect_tensor, fail, grade)
+from autograder.checks.histories import batch_sizes, expect_epoch_losses, expect_history_of_floats
+from autograder.checks.modes import expect_no_graph
+from autograder.checks.training import expect_reshuffled_each_epoch
 from autograder.device import expect_on_device, expect_ops_on_device
+
+FULL_BATCH_HINT = ("batch_size >= n iken her dönem bütün örneklerle tek bir tam yığın adımı atılır: "
+                   "DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=True) kullanın, drop_last "
+                   "kullanmayın.")
+TRAIN_HINT = ("Kayıp nn.CrossEntropyLoss(), eniyileyici torch.optim.Adam(model.parameters(), lr=lr) (bir kez, "
+              "döngüden önce oluşturulur); her dönem DataLoader(..., shuffle=True) yığınlarında zero_grad → ileri "
+              "geçiş → kayıp → backward → step. Verilen modeli eğitin, yenisini oluşturmayın.")
 
 # The accuracy gate, measured through the worker with the reference solution on one CPU core (taskset -c 0):
 # seeds 0..11 and GATE_SEED give test accuracy 0.958 – 0.978 in about 0.4 s each; one epoch instead of ten
@@ -128,15 +138,14 @@ def test_train_classifier_full_batch_adam(student, kit):
     model = kit.worker_sequential(student, TOY_LAYERS, params)
     what = "train_classifier(model, X, y, epochs=3, lr=0.05, batch_size=64) (30 örnek: tek tam yığın)"
     history = kit.call(student, "train_classifier", model, X, y, epochs=epochs, lr=lr, device="cpu", batch_size=64,
-                       what=what)
-    if not isinstance(history, (list, tuple)) or len(history) != epochs:
-        fail(f"{what}: her dönem için bir kayıp değeri içeren {epochs} ögeli bir liste döndürülmeliydi.")
+                       what=what, hint=FULL_BATCH_HINT)
+    history = expect_history_of_floats(history, epochs, what)
     got = kit.call(student, model, X, contexts=["no_grad"], what="eğitilmiş model(X)")
     expect_tensor(got, "eğitilmiş model(X)")
     expect_shape(got, (30, 4), "eğitilmiş model(X)")
     want, want_history = _reference_adam(kit, params, X, y, epochs, lr)
     if kit.close(got, want, 1e-4):
-        expect_close([float(h) for h in history], want_history, tol=1e-4, what=f"{what}: dönem kayıpları",
+        expect_close(history, want_history, tol=1e-4, what=f"{what}: dönem kayıpları",
                      hint="Her dönemin kaybı, yığın kayıplarının (loss.item()) örnek sayısıyla ağırlıklı ortalaması "
                           "olmalı; tam yığında bu, adımdan önceki çapraz entropidir.")
         return
@@ -150,6 +159,116 @@ def test_train_classifier_full_batch_adam(student, kit):
                  hint="Kayıp nn.CrossEntropyLoss(), eniyileyici torch.optim.Adam(model.parameters(), lr=lr); "
                       "batch_size >= n iken her dönem bütün örneklerle tek bir adım atılır (drop_last kullanmayın). "
                       "Verilen modeli eğitin, yenisini oluşturmayın.")
+
+
+# Mini-batches on identical rows: x = 0 and the same label for every sample. A Linear(6, 4) model then gives its bias
+# as the logits of every row, so each batch's loss and gradient depend only on the model, not on which rows the
+# shuffle put in the batch: the number of Adam steps and every batch loss are fixed, whatever the order.
+CONST_LABEL = 1
+
+
+def _constant_rows_run(sizes_per_epoch, lr, b0, reduction_sum=False, fresh_optimizer=False):
+    """(bias after training, batch losses per epoch) of Adam on identical rows, in float64."""
+    bias = torch.nn.Parameter(torch.tensor(b0, dtype=torch.float64))
+    optimizer = torch.optim.Adam([bias], lr=lr)
+    target = torch.tensor([CONST_LABEL])
+    losses = []
+    for sizes in sizes_per_epoch:
+        if fresh_optimizer:
+            optimizer = torch.optim.Adam([bias], lr=lr)
+        epoch = []
+        for m in sizes:
+            optimizer.zero_grad()
+            loss = torch.nn.functional.cross_entropy(bias.unsqueeze(0), target)
+            epoch.append(loss.item())
+            (loss * m if reduction_sum else loss).backward()
+            optimizer.step()
+        losses.append(epoch)
+    return bias.detach().numpy(), losses
+
+
+def _constant_rows_case(student, kit, n, batch_size, epochs, lr=0.1):
+    rng = np.random.default_rng(64 + n + batch_size)
+    b0 = np.array([0.5, -0.3, 0.2, 0.0])
+    params = [torch.tensor(rng.uniform(-0.4, 0.4, size=(4, 6)), dtype=torch.float32),
+              torch.tensor(b0, dtype=torch.float32)]
+    model = kit.worker_sequential(student, [("Linear", 6, 4)], params)
+    X, y = torch.zeros(n, 6), torch.full((n,), CONST_LABEL, dtype=torch.int64)
+    what = (f"train_classifier(model, X, y, epochs={epochs}, lr={lr}, batch_size={batch_size}) ({n} örnek: "
+            + (f"yığınlar {batch_sizes(n, batch_size)})" if batch_size < n else "tek tam yığın)"))
+    history = kit.call(student, "train_classifier", model, X, y, epochs=epochs, lr=lr, device="cpu",
+                       batch_size=batch_size, what=what, hint=FULL_BATCH_HINT if batch_size >= n else TRAIN_HINT)
+    history = expect_history_of_floats(history, epochs, what)
+    got = as_array(kit.call(student, model, torch.zeros(1, 6), contexts=["no_grad"], what="eğitilmiş model(x)"))
+    got = got.reshape(-1)
+    sizes = batch_sizes(n, batch_size)
+    want, losses = _constant_rows_run([sizes] * epochs, lr, b0)
+    if got.shape != want.shape or not kit.close(got, want, 1e-4):
+        full = batch_sizes(n, batch_size, drop_last=True)
+        variants = [
+            (dict(sizes_per_epoch=[full] * epochs), "yalnız tam yığınlarla adım atılmış: son, daha küçük yığın "
+             "atlanıyor (drop_last=True ya da n // batch_size). DataLoader'ı drop_last olmadan kullanın; son yığın "
+             "küçük olabilir." + (" batch_size >= n iken her dönem tek bir tam yığın adımı atılmalı." if not full
+                                  else "")),
+            (dict(sizes_per_epoch=[[n]] * epochs), "her dönem tek bir adım atılmış: batch_size'lık mini yığınlara "
+             "bölün (DataLoader(..., batch_size=batch_size)) ve her yığında bir adım atın."),
+            (dict(sizes_per_epoch=[sizes] * epochs, reduction_sum=True), "kayıp yığının ortalaması yerine toplamı "
+             "olarak (reduction=\"sum\") alınmış: nn.CrossEntropyLoss() varsayılanıyla ortalama kayıp kullanın."),
+            (dict(sizes_per_epoch=[sizes] * epochs, fresh_optimizer=True), "eniyileyici her dönem yeniden "
+             "oluşturulmuş: Adam'ın hareketli ortalamaları sıfırlanıyor. torch.optim.Adam(...)'ı döngüden önce bir kez "
+             "oluşturun."),
+            (dict(sizes_per_epoch=[sizes]), "yalnız bir dönem eğitilmiş: epochs kadar dönem yapın."),
+        ]
+        for kwargs, message in variants:
+            other, _ = _constant_rows_run(lr=lr, b0=b0, **kwargs)
+            if not kit.close(other, want, 1e-4) and got.shape == other.shape and kit.close(got, other, 1e-4):
+                fail(f"{what}: {message}")
+        fail(f"{what}: eğitimden sonra modelin çıktıları beklenen değerlere gelmedi. {TRAIN_HINT}")
+    expect_epoch_losses(history, losses, sizes, what=f"{what}: dönem kayıpları")
+
+
+@grade("digits_train_test", weight=2)
+def test_train_classifier_minibatch_steps_and_epoch_losses(student, kit):
+    _constant_rows_case(student, kit, 10, 4, 3)
+    _constant_rows_case(student, kit, 7, 16, 2)
+
+
+SHUFFLE_LAYERS = [("Linear", 6, 3)]
+
+
+@grade("digits_train_test", weight=1)
+def test_train_classifier_shuffles_every_epoch(student, kit):
+    rng = np.random.default_rng(65)
+    X = torch.tensor(rng.normal(size=(12, 6)), dtype=torch.float32)
+    y = torch.tensor(rng.integers(0, 3, size=12), dtype=torch.int64)
+    start = kit.random_params(SHUFFLE_LAYERS, rng)
+    shapes = [tuple(w.shape) for w in start]
+    what = "train_classifier(model, X, y, lr=0.05, batch_size=4) (12 örnek, aynı model iki farklı tohumla)"
+
+    def run(seed, flat_weights, epochs):
+        weights, offset = [], 0
+        for shape in shapes:
+            size = int(np.prod(shape))
+            weights.append(torch.tensor(np.asarray(flat_weights[offset:offset + size]).reshape(shape),
+                                        dtype=torch.float32))
+            offset += size
+        model = kit.worker_sequential(student, SHUFFLE_LAYERS, weights)
+        student.seed(seed)
+        expect_history_of_floats(kit.call(student, "train_classifier", model, X, y, epochs=epochs, lr=0.05,
+                                          device="cpu", batch_size=4, what=what), epochs, what)
+        return _flat([student.get(model, name) for name, *_ in student.describe(model)["parameters"]])
+
+    reference = kit.reference_sequential(SHUFFLE_LAYERS, start)
+    optimizer = torch.optim.Adam(reference.parameters(), lr=0.05)
+    for i in range(0, 12, 4):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(reference(X[i:i + 4].double()), y[i:i + 4]).backward()
+        optimizer.step()
+    expect_reshuffled_each_epoch(run, _flat(start), unshuffled=_flat(list(reference.parameters())), what=what)
+
+
+def _flat(tensors):
+    return np.concatenate([as_array(t).reshape(-1) for t in tensors])
 
 
 DROPOUT_LAYERS = [("Linear", 6, 16), ("ReLU",), ("Dropout", 0.5), ("Linear", 16, 4)]
@@ -167,10 +286,8 @@ def test_train_classifier_switches_to_train_mode(student, kit):
     student.call_method(model, "eval", keep=True)
     what = "train_classifier(model, X, y, epochs=1, lr=0.0) (Dropout'lu model eval() kipindeyken verildi)"
     history = kit.call(student, "train_classifier", model, X, y, epochs=1, lr=0.0, device="cpu", batch_size=64,
-                       what=what)
-    if not isinstance(history, (list, tuple)) or len(history) != 1:
-        fail(f"{what}: her dönem için bir kayıp değeri içeren 1 ögeli bir liste döndürülmeliydi.")
-    first = expect_number(history[0], f"{what}: ilk dönemin kaybı")
+                       what=what, hint=FULL_BATCH_HINT)
+    first = expect_history_of_floats(history, 1, what)[0]
     with torch.no_grad():
         eval_loss = torch.nn.functional.cross_entropy(kit.reference_sequential(DROPOUT_LAYERS, params).eval()(
             X.double()), y).item()
@@ -188,18 +305,19 @@ def test_train_classifier_on_device(student, kit):
     y = torch.tensor(rng.integers(0, 4, size=40), dtype=torch.int64)
     what = "train_classifier(model, X, y, epochs=1, batch_size=16, device=device)"
     try:
-        _, counts = kit.run_device(student, "train_classifier", model, X, y, epochs=1, lr=0.01, batch_size=16,
-                                   what=what, counting=True)
+        history, counts = kit.run_device(student, "train_classifier", model, X, y, epochs=1, lr=0.01, batch_size=16,
+                                         what=what, counting=True, model=model)
     except kit.DeviceSimulationUnsupported:
         model = kit.worker_sequential(student, layers)  # the simulation cannot run this code: check it on the CPU
         _, counts = kit.run_device(student, "train_classifier", model, X, y, epochs=1, lr=0.01, batch_size=16,
                                    what=what, counting=True, device="cpu")
         expect_on_device(student, model, "cpu", what=f"{what}: model")
-        kit.no_hardcoded_cuda(student)
+        kit.no_hardcoded_cuda(student, ["train_classifier"])
         return
+    expect_history_of_floats(history, 1, what)
+    kit.no_hardcoded_cuda(student, ["train_classifier"])
     expect_on_device(student, model, what=f"{what}: eğitilen model")
     expect_ops_on_device(counts, what=what)
-    kit.no_hardcoded_cuda(student)
 
 
 def digits_accuracy(student, kit, seed=GATE_SEED):
@@ -277,15 +395,31 @@ def test_evaluate_returns_python_float(student, kit):
 
 
 @grade("digits_evaluate_test", weight=1)
+def test_evaluate_without_graph(student, kit):
+    params, X, y, want = _eval_case(kit, 74)
+    model = kit.worker_sequential(student, EVAL_LAYERS, params)
+    what = "evaluate(model, X, y)"
+    out = expect_number(expect_no_graph(student, "evaluate", model, X, y, device="cpu", what=what), what)
+    if abs(out - want) > 1e-6:
+        fail(f"{what}: doğruluk {want:.4f} olmalıydı, ama {out:.4f} geldi.")
+
+
+@grade("digits_evaluate_test", weight=1)
 def test_evaluate_on_device(student, kit):
-    params, X, y, _ = _eval_case(kit, 73)
+    params, X, y, want = _eval_case(kit, 73)
     model = kit.worker_sequential(student, EVAL_LAYERS, params)
     what = "evaluate(model, X, y, device=device)"
+    device = None
     try:
-        out, _ = kit.run_device(student, "evaluate", model, X, y, what=what)
-    except kit.DeviceSimulationUnsupported:
-        return  # the simulation cannot run this code; the other checks cover the CPU
+        out, _ = kit.run_device(student, "evaluate", model, X, y, what=what, model=model)
+    except kit.DeviceSimulationUnsupported:  # the simulation cannot run this code: check it on the CPU
+        model = kit.worker_sequential(student, EVAL_LAYERS, params)
+        out, _ = kit.run_device(student, "evaluate", model, X, y, what=what, device="cpu")
+        device = "cpu"
     if not isinstance(out, float):
         fail(f"{what}: GPU'da da bir Python float döndürülmeli (ör. `(tahmin == y).sum().item() / len(y)`), ama "
              f"{describe_value(out)} geldi.")
-    expect_on_device(student, model, what=f"{what}: model")
+    kit.no_hardcoded_cuda(student, ["evaluate"])
+    expect_on_device(student, model, device, what=f"{what}: model")
+    if device == "cpu" and abs(out - want) > 1e-6:
+        fail(f"{what}: doğruluk {want:.4f} olmalıydı, ama {out:.4f} geldi.")
