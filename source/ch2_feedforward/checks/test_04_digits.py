@@ -80,6 +80,10 @@ def test_split_values_scaled_and_stratified(student, kit):
             continue
         if as_array(got[0]).shape == want[0].shape and np.allclose(as_array(got[0]), _digits(*args, scale=1.0)[0]):
             fail(f"{what}: pikseller ölçeklenmemiş (0–16 aralığında). 16'ya bölerek [0, 1] aralığına getirin.")
+        floored = np.floor(_digits(*args, scale=1.0)[0] / 16.0)
+        if as_array(got[0]).shape == floored.shape and np.allclose(as_array(got[0]), floored):
+            fail(f"{what}: pikseller tam sayı bölmesiyle (`// 16`) ölçeklenmiş: 16'dan küçük her değer 0 oluyor. "
+                 "Ondalıklı bölme kullanın: `digits.data / 16.0`.")
         unstratified = _digits(*args, stratify=False)
         if as_array(got[0]).shape == unstratified[0].shape and np.allclose(as_array(got[0]), unstratified[0]):
             fail(f"{what}: ayrım tabakalı değil: train_test_split'e stratify=y verin.")
