@@ -26,6 +26,7 @@ def test_weighted_mean_passes():
     (lambda l, s: l[-1], "son yığının"),
     (lambda l, s: sum(a * b for a, b in zip(l, s)), "bölünmemiş"),
     (lambda l, s: sum(a * b for a, b in zip(l, s)) / len(l), "yığın sayısına"),
+    (lambda l, s: sum(l) / sum(s), "çarpılmadan"),
 ])
 def test_mistakes_are_named(wrong, words):
     with pytest.raises(CheckFailed, match=words):

@@ -57,6 +57,8 @@ def history_mistakes(losses, sizes) -> list[tuple[str, float]]:
         ("yığın kayıpları toplanmış ama ortalama alınmamış: her yığının kaybını yığın boyuyla çarpıp toplayın ve "
          "n'ye bölün.", sum(losses)),
         ("ağırlıklı toplam yığın sayısına bölünmüş: örnek sayısına (n) bölün.", weighted / k),
+        ("yığın kayıpları yığın boyuyla çarpılmadan toplanıp n'ye bölünmüş: her yığının (ortalama) kaybını yığın "
+         "boyuyla çarpıp toplayın, sonra n'ye bölün.", sum(losses) / n),
         ("dönemin kaybı toplam kayıp olarak (reduction=\"sum\") hesaplanmış: ortalama kayıp (varsayılan "
          "reduction=\"mean\") kullanın ve yığın boyuyla ağırlıklandırıp n'ye bölün.",
          sum(l * m * m for l, m in zip(losses, sizes)) / n),

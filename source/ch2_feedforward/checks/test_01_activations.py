@@ -39,7 +39,8 @@ NOT_SIMULATED = "cihaz simülasyonunda çalıştırılamadı (not simulated): bu
 
 
 def _tol(dtype):
-    return 1e-10 if dtype == torch.float64 else 1e-5
+    # float32: one ulp of a logit of 1000 is 6e-5, so exp(x - logsumexp(x)) is right only to ~1e-4 there.
+    return 1e-10 if dtype == torch.float64 else 5e-4
 
 
 def _inputs():
