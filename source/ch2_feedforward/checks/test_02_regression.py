@@ -19,6 +19,7 @@ from sklearn.model_selection import train_test_split
 
 from autograder.checks import as_array, describe_value, expect_close, expect_ndarray, expect_shape, expect_tensor, \
     fail, grade
+from autograder.checks.inputs import put_noncontiguous
 from autograder.checks.histories import batch_sizes, expect_epoch_losses, expect_history_of_floats
 from autograder.checks.modes import expect_no_graph
 from autograder.checks.training import expect_reshuffled_each_epoch
@@ -209,8 +210,9 @@ def test_train_regressor_accepts_tensors_and_column_targets(student, kit):
     _full_batch_case(student, kit, 25, lambda X: torch.tensor(X, dtype=torch.float32),
                      lambda y: torch.tensor(y, dtype=torch.float32).reshape(-1, 1),
                      "float32 tensör X, (24, 1) şekilli tensör y")
-    _full_batch_case(student, kit, 26, lambda X: torch.tensor(X), lambda y: y.reshape(-1, 1),
-                     "float64 tensör X, (24, 1) şekilli NumPy y")
+    _full_batch_case(student, kit, 26, lambda X: put_noncontiguous(student, torch.tensor(X)),
+                     lambda y: y.reshape(-1, 1), "bitişik olmayan (non-contiguous) float64 tensör X, (24, 1) şekilli "
+                     "NumPy y")
 
 
 # Mini-batches on identical rows: x = 0 and y = C for every sample. A Linear(3, 1) model then predicts its bias b

@@ -10,6 +10,7 @@ from sklearn.model_selection import train_test_split
 
 from autograder.checks import (as_array, describe_value, expect_close, expect_dtype, expect_number, expect_shape,
                                expect_tensor, fail, grade)
+from autograder.checks.inputs import put_noncontiguous
 from autograder.checks.histories import batch_sizes, expect_epoch_losses, expect_history_of_floats
 from autograder.checks.modes import expect_no_graph
 from autograder.checks.training import expect_reshuffled_each_epoch
@@ -140,8 +141,9 @@ def test_train_classifier_full_batch_adam(student, kit):
     params = kit.random_params(TOY_LAYERS, rng)
     epochs, lr = 3, 0.05
     model = kit.worker_sequential(student, TOY_LAYERS, params)
-    what = "train_classifier(model, X, y, epochs=3, lr=0.05, batch_size=64) (30 örnek: tek tam yığın)"
-    history = kit.call(student, "train_classifier", model, X, y, epochs=epochs, lr=lr, device="cpu", batch_size=64,
+    what = ("train_classifier(model, X, y, epochs=3, lr=0.05, batch_size=64) (30 örnek: tek tam yığın; X bitişik "
+            "olmayan (non-contiguous) bir tensör)")
+    history = kit.call(student, "train_classifier", model, put_noncontiguous(student, X), y, epochs=epochs, lr=lr, device="cpu", batch_size=64,
                        what=what, hint=FULL_BATCH_HINT)
     history = expect_history_of_floats(history, epochs, what)
     got = kit.call(student, model, X, contexts=["no_grad"], what="eğitilmiş model(X)")
@@ -388,14 +390,16 @@ def test_evaluate_accuracy_in_eval_mode(student, kit):
 def test_evaluate_returns_python_float(student, kit):
     params, X, y, want = _eval_case(kit, 72)
     model = kit.worker_sequential(student, EVAL_LAYERS, params)
-    what = "evaluate(model, X, y)"
-    out = kit.call(student, "evaluate", model, X, y, device="cpu", what=what)
+    what = "evaluate(model, X, y) (X bitişik olmayan (non-contiguous) bir tensör)"
+    out = kit.call(student, "evaluate", model, put_noncontiguous(student, X), y, device="cpu", what=what)
     if not isinstance(out, float):
         fail(f"{what}: bir Python float bekleniyordu, ama {describe_value(out)} geldi. Tensörü `.item()` ile "
              "Python sayısına çevirin.")
     if not 0.0 <= out <= 1.0:
         fail(f"{what}: doğruluk 0 ile 1 arasında bir oran olmalı, ama {out} geldi (doğru sayısını örnek sayısına "
              "bölün).")
+    if abs(out - want) > 1e-6:
+        fail(f"{what}: doğruluk {want:.4f} olmalıydı, ama {out:.4f} geldi.")
 
 
 @grade("digits_evaluate_test", weight=1)
