@@ -52,6 +52,9 @@ def test_output_size_is_int(student, kit):
         if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
             fail(f"conv_output_size({n}, {k}, stride={s}, padding={p}): bir tam sayı (int) döndürmeli, ama "
                  f"{type(got).__name__} türünde {got!r} geldi. `/` yerine `//` kullanın; şekiller tam sayı olmalı.")
+        if int(got) != (n + 2 * p - k) // s + 1:  # the type earns nothing without the right value
+            fail(f"conv_output_size({n}, {k}, stride={s}, padding={p}): {(n + 2 * p - k) // s + 1} bekleniyordu, "
+                 f"ama {got!r} geldi.")
 
 
 # ---------------------------------------------------------------------------- conv2d
@@ -108,6 +111,8 @@ def test_conv2d_stride_and_padding(student, kit):
 @grade("conv2d_test", weight=1)
 def test_conv2d_does_not_call_torch_convolution(student, kit):
     g = torch.Generator().manual_seed(33)
+    # Not calling F.conv2d earns nothing unless the result is right.
+    _check_conv(student, kit, _randn(g, 1, 2, 6, 6), _randn(g, 3, 2, 3, 3), _randn(g, 3), 1, 1)
     counts = kit.op_counts(student, "conv2d", _randn(g, 1, 2, 6, 6), _randn(g, 3, 2, 3, 3), _randn(g, 3),
                            stride=1, padding=1)
     if counts.get("conv", 0):
@@ -179,6 +184,8 @@ def test_pooling_leaves_input_alone(student, kit):
     for name in POOLS:
         for k, s in [(2, None), (3, 1), (1, None)]:
             what = f"{name}(x, kernel_size={k}, stride={s})"
+            # Leaving the input alone earns nothing unless the result is right.
+            expect_close(kit.call(student, name, x, k, stride=s), POOLS[name](x, k, s), what=what)
             hx = student.put(x)
             out = kit.call(student, name, hx, k, stride=s, keep=True)
             if not torch.equal(student.get(hx), x):

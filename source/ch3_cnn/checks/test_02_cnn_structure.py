@@ -97,6 +97,7 @@ def test_summary_normalisation_and_pooling(student, kit):
 
 @grade("layer_summary_test", weight=1)
 def test_summary_does_not_run_layers(student, kit):
+    _check_summary(student, kit, *LENET, "LeNet")  # not running the layers earns nothing without a right summary
     spec, input_shape = LENET
     model = kit.build_sequential(student, spec)
     counts = kit.op_counts(student, "layer_summary", model, input_shape)
