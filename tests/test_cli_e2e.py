@@ -133,7 +133,8 @@ def test_bad_arguments_give_one_line(mini_course, args, message):
 def test_validate_and_self_check(mini_course):
     r = autograder("validate", "mini", cwd=mini_course)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "9 passed, 0 failed" in r.stdout
+    assert "15 passed, 0 failed" in r.stdout  # sync, leaks, grading, 5 trivial stubs, requirements, mutants
+    assert "trivial stub (return the first argument) earns zero" in r.stdout
 
     ok = autograder("check", mini_course / "solutions" / "mini" / "mini.ipynb", cwd=mini_course)
     assert ok.returncode == 0 and "✔  double_test" in ok.stdout, ok.stdout
