@@ -140,39 +140,56 @@ def scratch_dir() -> str:
     return os.environ.get("AUTOGRADER_SCRATCH") or tempfile.gettempdir()
 
 
-def wipe_scratch() -> bool:
-    """Remove everything in the scratch folder (every child is dead by now). True if it is empty."""
-    base = scratch_dir()
+def _mount_points() -> set[str]:
+    try:
+        with open("/proc/self/mounts") as fh:
+            return {line.split()[1].replace("\\040", " ") for line in fh if len(line.split()) > 1}
+    except OSError:
+        return set()
 
-    def force(func, path, exc_info):
-        # A student may have taken the permissions away from their own files: give them back, retry.
-        try:
-            os.chmod(os.path.dirname(path) or path, stat.S_IRWXU)
-            os.chmod(path, stat.S_IRWXU)
-        except OSError:
-            pass
-        try:
-            func(path)
-        except OSError:
-            pass
 
+def _force(func, path, exc_info):
+    # A student may have taken the permissions away from their own files: give them back, retry.
+    try:
+        os.chmod(os.path.dirname(path) or path, stat.S_IRWXU)
+        os.chmod(path, stat.S_IRWXU)
+    except OSError:
+        pass
+    try:
+        func(path)
+    except OSError:
+        pass
+
+
+def _wipe(base: str, mounts: set[str]) -> bool:
+    """Remove everything under ``base`` but the sandbox's own mounts (a course checked out under /tmp is bound
+    there read-only) and the folders leading to them. True if nothing else is left."""
     try:
         entries = os.listdir(base)
     except OSError:
         return False
+    clean = True
     for name in entries:
         path = os.path.join(base, name)
+        if path in mounts:
+            continue
+        if any(m.startswith(path + "/") for m in mounts):
+            clean = _wipe(path, mounts) and clean
+            continue
         if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path, onerror=force)
+            shutil.rmtree(path, onerror=_force)
         else:
             try:
                 os.unlink(path)
             except OSError:
                 pass
-    try:
-        return not os.listdir(base)
-    except OSError:
-        return False
+        clean = clean and not os.path.lexists(path)
+    return clean
+
+
+def wipe_scratch() -> bool:
+    """Remove everything students could have written in the scratch folder (every child is dead by now)."""
+    return _wipe(scratch_dir(), _mount_points())
 
 
 def _child(fd: int):
