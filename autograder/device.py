@@ -32,6 +32,7 @@ import torch
 
 from autograder.checks import CheckFailed, fail
 from autograder.checks.messages import student_line as _student_line
+from autograder.checks.source import parse_cell as _parse
 from autograder.session import StudentCodeError
 from autograder.wire.names import AVAILABILITY, OP_COUNTS_GLOBAL
 
@@ -74,7 +75,7 @@ def contexts_for(device: torch.device | str) -> list[str]:
     return ["simulate_device"] if torch.device(device).type == "meta" else []
 
 
-def _device_words(device: torch.device | str) -> str:
+def device_words(device: torch.device | str) -> str:
     d = torch.device(device)
     if d.type == "meta":
         return "hedef cihaz (notlandırmada GPU `meta` cihazıyla taklit ediliyor)"
@@ -163,7 +164,7 @@ class DeviceSimulationUnsupported(Exception):
     """
 
 
-def _simulation_gap(error: StudentCodeError) -> bool:
+def simulation_gap(error: StudentCodeError) -> bool:
     text = error.message
     return error.type == "NotImplementedError" and ("Meta" in text or "meta" in text) \
         or "data-dependent" in text or "DataDependentOutputException" in error.type
@@ -194,9 +195,9 @@ def run_on_device(student, fn, *args, device: torch.device | str | None = None, 
     except StudentCodeError as error:
         sentence = explain_device_error(error.type, error.message)
         if sentence:
-            raise CheckFailed(f"{name}, {_device_words(device)} üzerinde çalıştırılınca hata verdi"
+            raise CheckFailed(f"{name}, {device_words(device)} üzerinde çalıştırılınca hata verdi"
                               f"{_student_line(error.traceback)}. {sentence}") from None
-        if device.type == "meta" and _simulation_gap(error):
+        if device.type == "meta" and simulation_gap(error):
             raise DeviceSimulationUnsupported(f"{name}: {error.type}: {error.message[:300]}") from None
         raise
 
@@ -216,7 +217,7 @@ def expect_on_device(student, obj, device: torch.device | str | None = None, wha
     """
     device = check_device() if device is None else torch.device(device)
     info = student.describe(obj)
-    where = _device_words(device)
+    where = device_words(device)
     if "tensor" in info:
         actual = info["tensor"]["device"]
         if not _same_device(actual, device):
@@ -231,6 +232,86 @@ def expect_on_device(student, obj, device: torch.device | str | None = None, wha
                 fail(f"{what}: `{name}` {kind} {where} üzerinde olmalıydı, ama `{actual}` cihazında: fonksiyonun "
                      "içinde `model.to(device)` çağırın (parametreler ve `register_buffer` ile kaydedilmiş "
                      "tamponlar onunla taşınır).")
+
+
+def not_simulated(failure: DeviceSimulationUnsupported):
+    """The one policy when the simulation cannot run an op the student used: this check is skipped, counts in
+    neither the points nor the maximum, and says why (never a silent pass). Call it from an ``except``."""
+    import pytest
+
+    pytest.skip(f"cihaz taklidi bu kodu çalıştıramadı, bu kontrol sayılmadı (öğrencinin hatası değil): "
+                f"{str(failure)[:200]}")
+
+
+def expect_tensor_on_device(student, handle, shape=None, what: str = "sonuç",
+                            device: torch.device | str | None = None):
+    """Fail unless ``handle`` (kept in the worker) is a tensor on ``device`` (default :func:`check_device`) and,
+    when given, of ``shape``. Only a handle tells where a tensor lives: one decoded by value is on the CPU."""
+    device = check_device() if device is None else torch.device(device)
+    info = student.describe(handle)
+    if "tensor" not in info:
+        fail(f"{what}: bir tensör bekleniyordu, ama {info.get('type', '?')} geldi.")
+    got_shape = tuple(info["tensor"]["shape"])
+    if shape is not None and got_shape != tuple(shape):
+        fail(f"{what}: şekil {tuple(shape)} olmalıydı, ama {got_shape} geldi.")
+    actual = info["tensor"]["device"]
+    if not _same_device(actual, torch.device(device.type)):
+        fail(f"{what}: sonuç {device_words(device)} üzerinde olmalıydı, ama `{actual}` cihazında. Yeni tensörleri "
+             "girdinin cihazında oluşturun (`torch.zeros(..., device=x.device)` ya da `device=device`); "
+             "`torch.zeros(...)` cihaz verilmezse CPU'da oluşturur.")
+    return info["tensor"]
+
+
+def forward_backward_on_device(student, model, x_handle, device, what: str, hint: str = ""):
+    """``model(x)`` and a backward pass on ``device`` (the simulation without a GPU); the output's handle.
+
+    An op the simulation cannot run skips the check (:func:`not_simulated`); other student errors fail it.
+    """
+    try:
+        out = run_on_device(student, model, x_handle, device=device, device_arg=None, keep=True, what=what)
+        total = student.call_method(out, "sum", keep=True, contexts=contexts_for(device))
+        student.call_method(total, "backward", contexts=contexts_for(device))
+    except DeviceSimulationUnsupported as gap:
+        not_simulated(gap)
+    except StudentCodeError as exc:
+        if torch.device(device).type == "meta" and simulation_gap(exc):  # in the backward pass
+            not_simulated(DeviceSimulationUnsupported(f"{what}: {exc.type}: {exc.message[:300]}"))
+        if exc.type == "NotImplementedError":
+            raise
+        from autograder.checks.messages import error_text
+
+        fail(error_text(what, exc, hint))
+    return out
+
+
+_MIXED_MARKERS = ("farklı cihazlardaki tensörler", "ağırlıkları girdiyle aynı cihazda")
+
+
+def run_explained_on_device(student, fn, *args, what: str, counting: bool = False, model=None, **kwargs):
+    """:func:`run_on_device` (or :func:`run_counting_ops` when ``counting``); returns ``(result, counts)``.
+
+    Student errors become Turkish failures; when ``model`` (a Handle) is still entirely on the CPU after a
+    mixed-device error, the message says so instead of the general advice. A ``NotImplementedError`` (the stub)
+    and :class:`DeviceSimulationUnsupported` propagate: the caller decides (usually :func:`not_simulated`).
+    """
+    from autograder.checks.messages import error_text
+
+    try:
+        if counting:
+            return run_counting_ops(student, fn, *args, what=what, **kwargs)
+        return run_on_device(student, fn, *args, what=what, **kwargs), None
+    except StudentCodeError as error:
+        if error.type == "NotImplementedError":
+            raise
+        fail(error_text(f"{what} (cihaz denemesinde)", error))
+    except CheckFailed as failure:
+        mixed = any(marker in str(failure) for marker in _MIXED_MARKERS)
+        if mixed and model is not None and kwargs.get("device", "x") != "cpu":
+            devices = {entry[2] for entry in student.describe(model).get("parameters", [])}
+            if devices == {"cpu"}:
+                raise CheckFailed(f"{what}: model CPU'da kalmış, veriler ise hedef cihazda: fonksiyonun içinde "
+                                  "modeli de `model.to(device)` ile verilen cihaza taşıyın.") from None
+        raise
 
 
 # ---------------------------------------------------------------------- op counts (real-GPU path)
@@ -263,7 +344,7 @@ def expect_ops_on_device(counts: dict, device: torch.device | str | None = None,
     on_device = total(lambda d: _same_device(d, device))
     if on_device < min_ops:
         on_cpu = total(lambda d: d == "cpu")
-        fail(f"{what}: ağır hesapların (matris çarpımı, evrişim, RNN) {_device_words(device)} üzerinde yapılması "
+        fail(f"{what}: ağır hesapların (matris çarpımı, evrişim, RNN) {device_words(device)} üzerinde yapılması "
              f"gerekirdi, ama {on_device} tanesi orada, {on_cpu} tanesi CPU'da yapıldı: `device` argümanını "
              "kullanın, modeli ve verileri `.to(device)` ile taşıyın.")
 
@@ -334,19 +415,6 @@ def _mentions_availability(node, flags: set[str]) -> bool:
         if isinstance(sub, ast.Compare) and any(_is_cuda_str(c) for c in [sub.left, *sub.comparators]):
             return True
     return False
-
-
-def _parse(source: str) -> ast.AST | None:
-    try:
-        return ast.parse(source)
-    except SyntaxError:
-        pass
-    try:  # IPython magics (%matplotlib, !pip) become calls, line for line
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        return ast.parse(TransformerManager().transform_cell(source))
-    except Exception:  # noqa: BLE001 - a cell that does not parse has no findings
-        return None
 
 
 def hardcoded_device_uses(source: str) -> list[Finding]:
@@ -429,3 +497,13 @@ def expect_no_hardcoded_device(student, names=None):
             fail(f"{where}: `{f.code}` cihazı sabit olarak CUDA'ya bağlıyor, bu kod GPU'suz bir makinede çalışmaz: "
                  f"cihazı bir kez `{IDIOM}` ile seçin (ya da fonksiyona verilen `device`'ı kullanın) ve tensörleri, "
                  "modelleri `x.to(device)` ile taşıyın.")
+
+
+def expect_device_agnostic(student, names=None):
+    """No hard-coded CUDA in the definitions called ``names`` (all code: None), and each of them uses the
+    ``device`` argument it was given instead of choosing a device anew inside."""
+    from autograder.checks.device_override import expect_device_argument_kept
+
+    expect_no_hardcoded_device(student, names)
+    if names:
+        expect_device_argument_kept(student, names)

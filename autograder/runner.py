@@ -69,6 +69,13 @@ def watchdog(seconds: float | None):
         signal.signal(signal.SIGALRM, previous)
 
 
+def skip_message(longrepr) -> str:
+    """"atlandı: <why>" for a skipped check (pytest keeps the reason as (file, line, "Skipped: why"))."""
+    reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr or "")
+    reason = str(reason).removeprefix("Skipped: ").strip()
+    return f"atlandı: {reason[:300]}" if reason else "atlandı"
+
+
 def explain_failure(exc: BaseException) -> str:
     """One Turkish message for the student about why a check failed."""
     if isinstance(exc, CheckFailed):
@@ -168,7 +175,8 @@ class _GradingPlugin:
         cell, weight = self._items[item.nodeid]
         name = item.nodeid.split("/")[-1]
         if report.skipped and call.when in ("setup", "call"):
-            self.results.append(CheckResult(cell.notebook, cell.grade_id, name, weight, False, "atlandı", True))
+            self.results.append(CheckResult(cell.notebook, cell.grade_id, name, weight, False,
+                                            skip_message(report.longrepr), True))
         elif report.failed and call.when in ("setup", "call"):
             message = explain_failure(call.excinfo.value) if call.excinfo else "Kontrol başarısız oldu."
             self.results.append(CheckResult(cell.notebook, cell.grade_id, name, weight, False, message,

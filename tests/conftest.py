@@ -1,7 +1,9 @@
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -24,3 +26,29 @@ def mini_course(tmp_path):
     dest = tmp_path / "course"
     shutil.copytree(MINI, dest, ignore=shutil.ignore_patterns("__pycache__"))
     return dest
+
+
+@contextlib.contextmanager
+def running_student(name: str, cells: dict[str, str] | str):
+    """A :class:`Student` over a sandboxed worker that ran ``cells`` ({label: source} or one source); closed after.
+
+    Every cell must run: a failing one is a broken test, reported with its error.
+    """
+    from autograder.isolation import Limits
+    from autograder.session import CellToRun, NotebookRun, Student
+
+    sources = {"code": cells} if isinstance(cells, str) else cells
+    run = NotebookRun(name, [CellToRun(label, textwrap.dedent(src)) for label, src in sources.items()],
+                      Limits(cell_timeout=60.0, submission_timeout=300.0))
+    try:
+        student = Student(run)
+        assert all(o.ok for o in student.cell_outcomes), [o.error for o in student.cell_outcomes if not o.ok]
+        yield student
+    finally:
+        run.close()
+
+
+@pytest.fixture(scope="session")
+def student_running():
+    """``with student_running(name, cells) as student:`` in a module-scoped ``student`` fixture."""
+    return running_student

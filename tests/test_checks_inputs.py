@@ -1,13 +1,11 @@
 """autograder.checks.inputs: device-following results, non-contiguous inputs, unchanged inputs."""
-import textwrap
 
 import pytest
 import torch
 
 from autograder.checks import CheckFailed
 from autograder.checks.inputs import expect_follows_input_device, expect_unchanged, put_noncontiguous
-from autograder.isolation import Limits
-from autograder.session import CellToRun, NotebookRun, Student, StudentCodeError
+from autograder.session import StudentCodeError
 
 CODE = """
 import torch
@@ -37,15 +35,9 @@ def returns_list(x):
 
 
 @pytest.fixture(scope="module")
-def student():
-    run = NotebookRun("inputs", [CellToRun("code", textwrap.dedent(CODE))],
-                      Limits(cell_timeout=60.0, submission_timeout=300.0))
-    try:
-        s = Student(run)
-        assert all(o.ok for o in s.cell_outcomes), [o.error for o in s.cell_outcomes if not o.ok]
+def student(student_running):
+    with student_running("inputs", CODE) as s:
         yield s
-    finally:
-        run.close()
 
 
 X = torch.tensor([[-1.0, 2.0, 0.5], [3.0, -4.0, 0.0]], dtype=torch.float64)

@@ -1,13 +1,9 @@
 """autograder.checks.layouts: a model's structure read by module order and type, whatever the layer names."""
-import textwrap
 
 import pytest
-import torch
 
 from autograder.checks import CheckFailed
 from autograder.checks.layouts import distinct_children, format_layout, layout, parameters
-from autograder.isolation import Limits
-from autograder.session import CellToRun, NotebookRun, Student
 
 CODE = """
 from collections import OrderedDict
@@ -48,15 +44,9 @@ def not_a_model():
 
 
 @pytest.fixture(scope="module")
-def student():
-    run = NotebookRun("layouts", [CellToRun("code", textwrap.dedent(CODE))],
-                      Limits(cell_timeout=60.0, submission_timeout=300.0))
-    try:
-        s = Student(run)
-        assert all(o.ok for o in s.cell_outcomes), [o.error for o in s.cell_outcomes if not o.ok]
+def student(student_running):
+    with student_running("layouts", CODE) as s:
         yield s
-    finally:
-        run.close()
 
 
 WANT = [("Linear", 4, 8), ("ReLU",), ("Dropout", 0.25), ("Linear", 8, 3, "bias=False")]

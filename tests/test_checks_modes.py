@@ -1,15 +1,11 @@
 """autograder.checks.modes and the worker's watch_grad context: no_grad and train/eval seen from outside."""
-import textwrap
 
 import numpy as np
 import pytest
-import torch
 
 from autograder.checks import CheckFailed
 from autograder.checks.modes import expect_no_graph, expect_training_mode, run_watching_grad
 from autograder.device import check_device
-from autograder.isolation import Limits
-from autograder.session import CellToRun, NotebookRun, Student
 
 CODE = """
 import torch
@@ -38,15 +34,9 @@ def predict_detach(model, X, device="cpu"):
 
 
 @pytest.fixture(scope="module")
-def student():
-    run = NotebookRun("modes", [CellToRun("code", textwrap.dedent(CODE))],
-                      Limits(cell_timeout=60.0, submission_timeout=300.0))
-    try:
-        s = Student(run)
-        assert all(o.ok for o in s.cell_outcomes), [o.error for o in s.cell_outcomes if not o.ok]
+def student(student_running):
+    with student_running("modes", CODE) as s:
         yield s
-    finally:
-        run.close()
 
 
 X = np.random.default_rng(0).normal(size=(5, 3))

@@ -5,7 +5,6 @@ device-sensitive code; the tests call into it the way hidden checks do.
 """
 from __future__ import annotations
 
-import textwrap
 
 import pytest
 import torch
@@ -16,8 +15,7 @@ from autograder.device import (
     expect_ops_on_device, explain_device_error, grading_device, hardcoded_device_uses, run_counting_ops,
     run_on_device,
 )
-from autograder.isolation import Limits
-from autograder.session import CellToRun, NotebookRun, Student, StudentCodeError
+from autograder.session import StudentCodeError
 from autograder.sandboxed.contexts import CONTEXTS, SimulatedDevice
 
 META = torch.device("meta")
@@ -156,16 +154,10 @@ def get_device_always_cpu():
 
 
 @pytest.fixture(scope="module")
-def student():
+def student(student_running):
     sources = {"setup": SETUP, "models": MODELS, "training": TRAINING, "get_device": GET_DEVICE}
-    cells = [CellToRun(label, textwrap.dedent(src)) for label, src in sources.items()]
-    run = NotebookRun("device_checks", cells, Limits(cell_timeout=60.0, submission_timeout=300.0))
-    try:
-        s = Student(run)
-        assert all(o.ok for o in s.cell_outcomes), [o.error for o in s.cell_outcomes if not o.ok]
+    with student_running("device_checks", sources) as s:
         yield s
-    finally:
-        run.close()
 
 
 def data(kind="mlp", n=24):

@@ -197,8 +197,22 @@ def expect_dtype(value, dtype, what: str = "sonuç"):
     fail(f"{what}: bir dizi bekleniyordu, ama {describe_value(value)} geldi.")
 
 
-def expect_close(got, expected, *, tol: float = 1e-10, what: str = "sonuç", hint: str = ""):
-    """Compare numerically in float64 with a relative error bound; check the shape first."""
+def expect_close(got, expected, *, tol: float = 1e-10, what: str = "sonuç", hint: str = "", mistakes=(),
+                 mistake_tol: float | None = None, unique: bool = False):
+    """Compare numerically in float64 with a relative error bound; check the shape first.
+
+    ``mistakes``: ``(message, variant)`` pairs of known mistakes (see :mod:`autograder.checks.mistakes`), tried in
+    order when ``got`` is not within ``tol``; the first one ``got`` matches (within ``mistake_tol``, default
+    ``tol``) fails with ``"<what>: <message>"``; ``unique``: name a mistake only when no other one matches too.
+    Without a match the failure is the usual comparison with ``hint``.
+    """
+    if mistakes and not close(got, expected, tol):
+        from autograder.checks.mistakes import matching_mistake
+
+        message = matching_mistake(got, mistakes, expected=expected, unique=unique,
+                                   tol=tol if mistake_tol is None else mistake_tol)
+        if message:
+            fail(f"{what}: {message}")
     e = as_array(expected, "beklenen")
     shape = _raw_shape(got)
     if shape is not None and shape != e.shape:

@@ -18,6 +18,7 @@ import ast
 from dataclasses import dataclass
 
 from autograder.checks import fail
+from autograder.checks.source import parse_cell as _parse
 
 __all__ = ["Override", "device_overrides", "expect_device_argument_kept"]
 
@@ -27,19 +28,6 @@ class Override:
     function: str
     line: int
     code: str  # the assignment as written (first line)
-
-
-def _parse(source: str):
-    try:
-        return ast.parse(source)
-    except SyntaxError:
-        pass
-    try:  # IPython magics (%time, !pip) become calls, line for line
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        return ast.parse(TransformerManager().transform_cell(source))
-    except Exception:  # noqa: BLE001 - a cell that does not parse has no findings
-        return None
 
 
 def _mentions(node, name: str) -> bool:

@@ -24,7 +24,7 @@ import torch
 
 from autograder.checks import describe_value, fail
 from autograder.checks.messages import error_text, explain_error, student_line
-from autograder.device import DeviceSimulationUnsupported, _device_words, _simulation_gap, check_device, contexts_for
+from autograder.device import DeviceSimulationUnsupported, device_words, simulation_gap, check_device, contexts_for
 from autograder.session import StudentCodeError
 
 __all__ = ["put_noncontiguous", "put_on_device", "expect_unchanged", "expect_follows_input_device",
@@ -99,17 +99,17 @@ def expect_follows_input_device(student, fn, *tensors, device=None, what: str | 
     try:
         out = student.call(fn, *handles, keep=True, contexts=contexts_for(device), **kwargs)
     except StudentCodeError as error:
-        if error.type == "NotImplementedError" and not _simulation_gap(error):
+        if error.type == "NotImplementedError" and not simulation_gap(error):
             raise
         explained = explain_error(error.type, error.message)
         from autograder.device import explain_device_error
 
         if explain_device_error(error.type, error.message):
-            fail(f"{name}: girdi {_device_words(device)} üzerindeyken hata verdi{student_line(error.traceback)}. "
+            fail(f"{name}: girdi {device_words(device)} üzerindeyken hata verdi{student_line(error.traceback)}. "
                  f"{hint}")
-        if device.type == "meta" and _simulation_gap(error):
+        if device.type == "meta" and simulation_gap(error):
             raise DeviceSimulationUnsupported(f"{name}: {error.type}: {error.message[:300]}") from None
-        fail(error_text(f"{name} (girdi {_device_words(device)} üzerindeyken)", error, "" if explained else hint))
+        fail(error_text(f"{name} (girdi {device_words(device)} üzerindeyken)", error, "" if explained else hint))
     info = student.describe(out)
     tensor = info.get("tensor")
     if tensor is None:
@@ -117,6 +117,6 @@ def expect_follows_input_device(student, fn, *tensors, device=None, what: str | 
              "geldi.")
     actual = torch.device(tensor["device"]) if tensor.get("device") else None
     if actual is None or actual.type != device.type:
-        fail(f"{name}: girdi {_device_words(device)} üzerindeyken sonuç `{tensor.get('device')}` cihazında geldi; "
+        fail(f"{name}: girdi {device_words(device)} üzerindeyken sonuç `{tensor.get('device')}` cihazında geldi; "
              f"sonuç girdiyle aynı cihazda olmalı. {hint}")
     return tensor

@@ -2,7 +2,7 @@
 
 A wrong answer is most useful to a student when the feedback says *which* mistake produced it. Checks know the
 typical ones (``>=`` instead of ``>``, the biased standard deviation, ``vstack`` instead of ``cat``) and can compute
-what each would have returned. :func:`expect_close` compares with the right answer first and, when that fails,
+what each would have returned. :func:`autograder.checks.expect_close` (``mistakes=``) compares with the right answer first and, when that fails,
 with each known mistake in turn; the first one the answer matches gives the message::
 
     from autograder.checks.mistakes import expect_close
@@ -20,9 +20,9 @@ two different mistakes would both give names neither. Everything runs in the tru
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Sequence, Tuple, Union
+from typing import Any, Callable, Iterable, Tuple, Union
 
-from autograder.checks import close, expect_close as _expect_close, fail
+from autograder.checks import close, expect_close as _expect_close
 
 __all__ = ["Mistake", "matching_mistake", "expect_close"]
 
@@ -57,19 +57,6 @@ def matching_mistake(got, mistakes: Iterable[Mistake], *, expected=None, tol: fl
     return found[0] if len(found) == 1 else None
 
 
-def expect_close(got, expected, *, mistakes: Sequence[Mistake] = (), tol: float = 1e-10,
-                 mistake_tol: float | None = None, unique: bool = False, what: str = "sonuç", hint: str = ""):
-    """:func:`autograder.checks.expect_close` that names the first known mistake ``got`` matches.
-
-    ``mistakes`` are ``(message, variant)`` pairs tried in order when ``got`` is not within ``tol`` of
-    ``expected``; ``mistake_tol`` (default ``tol``) is the tolerance of those matches; ``unique``: name a mistake
-    only when no other one matches too (see :func:`matching_mistake`). The failure reads ``"<what>: <message>"``;
-    without a match it is the usual comparison failure with ``hint``.
-    """
-    if close(got, expected, tol):
-        return
-    message = matching_mistake(got, mistakes, expected=expected, tol=tol if mistake_tol is None else mistake_tol,
-                               unique=unique)
-    if message:
-        fail(f"{what}: {message}")
-    _expect_close(got, expected, tol=tol, what=what, hint=hint)
+#: The comparison that names known mistakes is :func:`autograder.checks.expect_close` itself (``mistakes=``);
+#: re-exported here so that ``from autograder.checks.mistakes import expect_close`` reads as what it does.
+expect_close = _expect_close

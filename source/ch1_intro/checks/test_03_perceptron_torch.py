@@ -24,7 +24,7 @@ CPU = "cpu"
 
 # ---------------------------------------------------------------------------- running on the device
 
-def _device_words(dev) -> str:
+def device_words(dev) -> str:
     return "hedef cihaz (notlandırmada GPU `meta` cihazıyla taklit ediliyor)" if dev.type == "meta" else f"`{dev}`"
 
 
@@ -48,7 +48,7 @@ def _on_device(student, fn, make_args, *, what, counting=False, **kwargs):
         except StudentCodeError as error:
             if error.type == "NotImplementedError":
                 raise
-            fail(error_text(f"{what} ({_device_words(dev)} üzerinde)", error))
+            fail(error_text(f"{what} ({device_words(dev)} üzerinde)", error))
     raise AssertionError("unreachable: the CPU run does not raise DeviceSimulationUnsupported")
 
 

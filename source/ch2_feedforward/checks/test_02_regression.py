@@ -24,6 +24,10 @@ from autograder.checks.histories import batch_sizes, expect_epoch_losses, expect
 from autograder.checks.modes import expect_no_graph
 from autograder.checks.training import expect_reshuffled_each_epoch
 from autograder.device import expect_on_device, expect_ops_on_device
+from autograder.checks import call, close
+from autograder.checks.layouts import format_layout, layout
+from autograder.checks.objects import random_params, reference_sequential, worker_sequential
+from autograder.device import DeviceSimulationUnsupported, expect_device_agnostic, run_explained_on_device
 
 # The R² gate, measured through the worker with the reference solution on one CPU core (taskset -c 0):
 # seeds 0..11 and GATE_SEED give held-out R² 0.396 – 0.463 in about 0.25 s each; y of shape (n,) (the
@@ -47,12 +51,12 @@ TRAIN_HINT = ("Kayıp nn.MSELoss() (ortalama), eniyileyici torch.optim.SGD(model
 # ---------------------------------------------------------------------------- split_data / standardize
 
 @grade("reg_data_test", weight=1)
-def test_split_data_reproducible_with_seed(student, kit):
+def test_split_data_reproducible_with_seed(student):
     X = np.arange(80, dtype=np.float64).reshape(40, 2)
     y = np.arange(40, dtype=np.float64) * 0.5
     for test_size, seed in ((0.2, 0), (0.2, 7), (0.3, 11)):
         what = f"split_data(X, y, test_size={test_size}, seed={seed})"
-        out = kit.call(student, "split_data", X, y, test_size=test_size, seed=seed, what=what)
+        out = call(student, "split_data", X, y, test_size=test_size, seed=seed, what=what)
         if not isinstance(out, (list, tuple)) or len(out) != 4:
             fail(f"{what}: (X_train, X_test, y_train, y_test) dörtlüsü bekleniyordu.")
         expected = train_test_split(X, y, test_size=test_size, random_state=seed)
@@ -70,8 +74,8 @@ def _standardize_data():
     return X_train, X_test
 
 
-def _standardize_result(student, kit, X_train, X_test, what="standardize(X_train, X_test)"):
-    out = kit.call(student, "standardize", X_train, X_test, what=what)
+def _standardize_result(student, X_train, X_test, what="standardize(X_train, X_test)"):
+    out = call(student, "standardize", X_train, X_test, what=what)
     if not isinstance(out, (list, tuple)) or len(out) != 2:
         fail(f"{what}: (X_train_std, X_test_std) ikilisi bekleniyordu.")
     for name, value in zip(("X_train_std", "X_test_std"), out):
@@ -83,13 +87,13 @@ def _standardize_result(student, kit, X_train, X_test, what="standardize(X_train
 
 
 @grade("reg_data_test", weight=2)
-def test_standardize_uses_training_statistics(student, kit):
+def test_standardize_uses_training_statistics(student):
     X_train, X_test = _standardize_data()
     what = "standardize(X_train, X_test)"
-    got_train, got_test = (as_array(v, what) for v in _standardize_result(student, kit, X_train, X_test))
+    got_train, got_test = (as_array(v, what) for v in _standardize_result(student, X_train, X_test))
     mean, std = X_train.mean(axis=0), X_train.std(axis=0)
     want_train, want_test = (X_train - mean) / std, (X_test - mean) / std
-    if kit.close(got_train, want_train) and kit.close(got_test, want_test):
+    if close(got_train, want_train) and close(got_test, want_test):
         return
     X_all = np.concatenate([X_train, X_test])
     mistakes = [
@@ -104,7 +108,7 @@ def test_standardize_uses_training_statistics(student, kit):
          "(X_train.std(axis=0))."),
     ]
     for bad_train, bad_test, message in mistakes:
-        if kit.close(got_train, bad_train) and kit.close(got_test, bad_test):
+        if close(got_train, bad_train) and close(got_test, bad_test):
             fail(f"{what}: {message}")
     expect_close(got_train, want_train, what=f"{what} → X_train_std",
                  hint="Her sütundan eğitim ortalamasını çıkarıp eğitim standart sapmasına (X_train.std(axis=0)) bölün.")
@@ -113,10 +117,10 @@ def test_standardize_uses_training_statistics(student, kit):
 
 
 @grade("reg_data_test", weight=1)
-def test_standardize_does_not_change_inputs(student, kit):
+def test_standardize_does_not_change_inputs(student):
     X_train, X_test = _standardize_data()
     h_train, h_test = student.put(X_train.copy()), student.put(X_test.copy())
-    out = _standardize_result(student, kit, h_train, h_test)
+    out = _standardize_result(student, h_train, h_test)
     mean, std = X_train.mean(axis=0), X_train.std(axis=0)
     expect_close(out[0], (X_train - mean) / std, what="standardize(X_train, X_test) → X_train_std")
     if not (np.array_equal(student.get(h_train), X_train) and np.array_equal(student.get(h_test), X_test)):
@@ -127,18 +131,18 @@ def test_standardize_does_not_change_inputs(student, kit):
 # ---------------------------------------------------------------------------- build_regressor
 
 @grade("reg_model_test", weight=1)
-def test_build_regressor_layers(student, kit):
+def test_build_regressor_layers(student):
     for args, kwargs, want in (((10,), {}, [("Linear", 10, 16), ("ReLU",), ("Linear", 16, 1)]),
                                ((7,), {"hidden": 5}, [("Linear", 7, 5), ("ReLU",), ("Linear", 5, 1)])):
         what = f"build_regressor({', '.join([str(a) for a in args] + [f'{k}={v}' for k, v in kwargs.items()])})"
-        model = kit.call(student, "build_regressor", *args, keep=True, what=what, **kwargs)
-        got = kit.layout(student, model, what)
+        model = call(student, "build_regressor", *args, keep=True, what=what, **kwargs)
+        got = layout(student, model, what)
         if got != want:
             extra = ""
             if len(got) > len(want) and got[:len(want)] == want:
                 extra = (" Çıktı katmanından sonra aktivasyon olmamalı: regresyonda çıktı her gerçel sayıyı "
                          "alabilmeli.")
-            fail(f"{what}: katmanlar {kit.format_layout(want)} olmalıydı, ama {kit.format_layout(got)} geldi.{extra}")
+            fail(f"{what}: katmanlar {format_layout(want)} olmalıydı, ama {format_layout(got)} geldi.{extra}")
 
 
 # ---------------------------------------------------------------------------- train_regressor
@@ -146,9 +150,9 @@ def test_build_regressor_layers(student, kit):
 TOY_LAYERS = [("Linear", 3, 4), ("Tanh",), ("Linear", 4, 1)]
 
 
-def _reference_sgd(kit, params, X, y, epochs, lr, *, broadcast=False, accumulate=False):
+def _reference_sgd(params, X, y, epochs, lr, *, broadcast=False, accumulate=False):
     """Full-batch SGD on the MSE in float64; ``broadcast``: targets of shape (n,) against outputs (n, 1)."""
-    model = kit.reference_sequential(TOY_LAYERS, params)
+    model = reference_sequential(TOY_LAYERS, params)
     Xt = torch.as_tensor(X, dtype=torch.float64)
     yt = torch.as_tensor(y, dtype=torch.float64)
     yt = yt.reshape(-1) if broadcast else yt.reshape(-1, 1)
@@ -165,52 +169,51 @@ def _reference_sgd(kit, params, X, y, epochs, lr, *, broadcast=False, accumulate
         return model(Xt).numpy(), history
 
 
-def _full_batch_case(student, kit, seed, X_of, y_of, label):
+def _full_batch_case(student, seed, X_of, y_of, label):
     """Train TOY_LAYERS with batch_size > n; compare the model and the history with full-batch SGD."""
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(24, 3))
     y = X @ np.array([1.0, -2.0, 0.5]) + 0.3 + 0.1 * rng.normal(size=24)
-    params = kit.random_params(TOY_LAYERS, rng)
+    params = random_params(TOY_LAYERS, rng)
     epochs, lr = 4, 0.1
-    model = kit.worker_sequential(student, TOY_LAYERS, params)
+    model = worker_sequential(student, TOY_LAYERS, params)
     what = f"train_regressor(model, X, y, epochs=4, lr=0.1, batch_size=50) ({label}; 24 örnek: tek tam yığın)"
-    history = kit.call(student, "train_regressor", model, X_of(X), y_of(y), epochs=epochs, lr=lr, device="cpu",
+    history = call(student, "train_regressor", model, X_of(X), y_of(y), epochs=epochs, lr=lr, device="cpu",
                        batch_size=50, what=what, hint=FULL_BATCH_HINT)
     history = expect_history_of_floats(history, epochs, what)
-    got = kit.call(student, model, torch.tensor(X, dtype=torch.float32), contexts=["no_grad"],
+    got = call(student, model, torch.tensor(X, dtype=torch.float32), contexts=["no_grad"],
                    what="eğitilmiş model(X)")
     expect_tensor(got, "eğitilmiş model(X)")
     expect_shape(got, (24, 1), "eğitilmiş model(X)")
-    want, want_history = _reference_sgd(kit, params, X, y, epochs, lr)
-    if kit.close(got, want, 1e-4):
-        expect_close(history, want_history, tol=1e-4, what=f"{what}: dönem kayıpları",
-                     hint="Her dönemin kaybı, yığın kayıplarının (loss.item()) örnek sayısıyla ağırlıklı ortalaması "
-                          "olmalı; tam yığında bu, adımdan önceki MSE'dir.")
-        return
-    if kit.close(got, _reference_sgd(kit, params, X, y, epochs, lr, broadcast=True)[0], 1e-4):
-        fail(f"{what}: model, hedeflerin şekli yanlışken öğrenilecek ağırlıkları öğrenmiş. Model (n, 1) şeklinde "
-             "tahmin üretiyor, hedef ise başka bir şekilde: MSELoss bunları (n, n)'lik bir tabloya yayınlıyor "
-             "(broadcasting) ve her tahmini bütün hedeflerle karşılaştırıyor. y (n,) ya da (n, 1) şeklinde "
-             "verilebilir: ikisini de y.reshape(-1, 1) ile (n, 1) şekline getirin.")
-    if kit.close(got, _reference_sgd(kit, params, X, y, epochs, lr, accumulate=True)[0], 1e-4):
-        fail(f"{what}: gradyanlar adımdan adıma birikmiş: her adımdan önce optimizer.zero_grad() çağırın.")
-    if kit.close(got, _reference_sgd(kit, params, X, y, 0, lr)[0], 1e-6):
-        fail(f"{what}: model hiç güncellenmemiş. batch_size >= n iken her dönem bütün örneklerle tek bir tam yığın "
-             "adımı atılmalı (yığınları range(0, n, batch_size) ile alın; n // batch_size tam yığın sayısı 0 olur).")
-    expect_close(got, want, tol=1e-4, what=f"{what}: eğitilmiş modelin tahminleri", hint=TRAIN_HINT)
+    want, want_history = _reference_sgd(params, X, y, epochs, lr)
+    expect_close(got, want, tol=1e-4, what=f"{what}: eğitilmiş modelin tahminleri", hint=TRAIN_HINT, mistakes=[
+        ("model, hedeflerin şekli yanlışken öğrenilecek ağırlıkları öğrenmiş. Model (n, 1) şeklinde tahmin üretiyor, "
+         "hedef ise başka bir şekilde: MSELoss bunları (n, n)'lik bir tabloya yayınlıyor (broadcasting) ve her "
+         "tahmini bütün hedeflerle karşılaştırıyor. y (n,) ya da (n, 1) şeklinde verilebilir: ikisini de "
+         "y.reshape(-1, 1) ile (n, 1) şekline getirin.",
+         lambda: _reference_sgd(params, X, y, epochs, lr, broadcast=True)[0]),
+        ("gradyanlar adımdan adıma birikmiş: her adımdan önce optimizer.zero_grad() çağırın.",
+         lambda: _reference_sgd(params, X, y, epochs, lr, accumulate=True)[0]),
+        ("model hiç güncellenmemiş. batch_size >= n iken her dönem bütün örneklerle tek bir tam yığın adımı atılmalı "
+         "(yığınları range(0, n, batch_size) ile alın; n // batch_size tam yığın sayısı 0 olur).",
+         lambda: _reference_sgd(params, X, y, 0, lr)[0]),
+    ])
+    expect_close(history, want_history, tol=1e-4, what=f"{what}: dönem kayıpları",
+                 hint="Her dönemin kaybı, yığın kayıplarının (loss.item()) örnek sayısıyla ağırlıklı ortalaması "
+                      "olmalı; tam yığında bu, adımdan önceki MSE'dir.")
 
 
 @grade("reg_train_test", weight=2)
-def test_train_regressor_full_batch_sgd(student, kit):
-    _full_batch_case(student, kit, 21, lambda X: X, lambda y: y, "NumPy float64 X, (24,) şekilli y")
+def test_train_regressor_full_batch_sgd(student):
+    _full_batch_case(student, 21, lambda X: X, lambda y: y, "NumPy float64 X, (24,) şekilli y")
 
 
 @grade("reg_train_test", weight=1)
-def test_train_regressor_accepts_tensors_and_column_targets(student, kit):
-    _full_batch_case(student, kit, 25, lambda X: torch.tensor(X, dtype=torch.float32),
+def test_train_regressor_accepts_tensors_and_column_targets(student):
+    _full_batch_case(student, 25, lambda X: torch.tensor(X, dtype=torch.float32),
                      lambda y: torch.tensor(y, dtype=torch.float32).reshape(-1, 1),
                      "float32 tensör X, (24, 1) şekilli tensör y")
-    _full_batch_case(student, kit, 26, lambda X: put_noncontiguous(student, torch.tensor(X)),
+    _full_batch_case(student, 26, lambda X: put_noncontiguous(student, torch.tensor(X)),
                      lambda y: y.reshape(-1, 1), "bitişik olmayan (non-contiguous) float64 tensör X, (24, 1) şekilli "
                      "NumPy y")
 
@@ -232,18 +235,18 @@ def _constant_rows_run(sizes_per_epoch, b0, lr, reduction_sum=False):
     return b, losses
 
 
-def _constant_rows_case(student, kit, n, batch_size, epochs, lr=0.1):
+def _constant_rows_case(student, n, batch_size, epochs, lr=0.1):
     rng = np.random.default_rng(27 + n + batch_size)
     params = [torch.tensor(rng.uniform(-0.5, 0.5, size=(1, 3)), dtype=torch.float32),
               torch.tensor([-1.0], dtype=torch.float32)]
-    model = kit.worker_sequential(student, [("Linear", 3, 1)], params)
+    model = worker_sequential(student, [("Linear", 3, 1)], params)
     X, y = np.zeros((n, 3)), np.full(n, CONST_TARGET)
     what = (f"train_regressor(model, X, y, epochs={epochs}, lr={lr}, batch_size={batch_size}) ({n} örnek: "
             + (f"yığınlar {batch_sizes(n, batch_size)})" if batch_size < n else "tek tam yığın)"))
-    history = kit.call(student, "train_regressor", model, X, y, epochs=epochs, lr=lr, device="cpu",
+    history = call(student, "train_regressor", model, X, y, epochs=epochs, lr=lr, device="cpu",
                        batch_size=batch_size, what=what, hint=FULL_BATCH_HINT if batch_size >= n else TRAIN_HINT)
     history = expect_history_of_floats(history, epochs, what)
-    b = float(as_array(kit.call(student, model, torch.zeros(1, 3), contexts=["no_grad"],
+    b = float(as_array(call(student, model, torch.zeros(1, 3), contexts=["no_grad"],
                                 what="eğitilmiş model(x)")).reshape(-1)[0])
     sizes = batch_sizes(n, batch_size)
     want_b, losses = _constant_rows_run([sizes] * epochs, -1.0, lr)
@@ -269,20 +272,20 @@ def _constant_rows_case(student, kit, n, batch_size, epochs, lr=0.1):
 
 
 @grade("reg_train_test", weight=2)
-def test_train_regressor_minibatch_steps_and_epoch_losses(student, kit):
-    _constant_rows_case(student, kit, 10, 4, 3)
-    _constant_rows_case(student, kit, 7, 16, 2)
+def test_train_regressor_minibatch_steps_and_epoch_losses(student):
+    _constant_rows_case(student, 10, 4, 3)
+    _constant_rows_case(student, 7, 16, 2)
 
 
 SHUFFLE_LAYERS = [("Linear", 3, 1)]
 
 
 @grade("reg_train_test", weight=1)
-def test_train_regressor_shuffles_every_epoch(student, kit):
+def test_train_regressor_shuffles_every_epoch(student):
     rng = np.random.default_rng(28)
     X = rng.normal(size=(12, 3))
     y = X @ np.array([2.0, -1.0, 0.5]) + rng.normal(size=12)
-    start = kit.random_params(SHUFFLE_LAYERS, rng)
+    start = random_params(SHUFFLE_LAYERS, rng)
     what = "train_regressor(model, X, y, lr=0.1, batch_size=4) (12 örnek, aynı model iki farklı tohumla)"
 
     shapes = [tuple(w.shape) for w in start]
@@ -294,13 +297,13 @@ def test_train_regressor_shuffles_every_epoch(student, kit):
             weights.append(torch.tensor(np.asarray(flat_weights[offset:offset + size]).reshape(shape),
                                         dtype=torch.float32))
             offset += size
-        model = kit.worker_sequential(student, SHUFFLE_LAYERS, weights)
+        model = worker_sequential(student, SHUFFLE_LAYERS, weights)
         student.seed(seed)
-        expect_history_of_floats(kit.call(student, "train_regressor", model, X, y, epochs=epochs, lr=0.1,
+        expect_history_of_floats(call(student, "train_regressor", model, X, y, epochs=epochs, lr=0.1,
                                           device="cpu", batch_size=4, what=what), epochs, what)
         return _flat([student.get(model, name) for name, *_ in student.describe(model)["parameters"]])
 
-    reference = kit.reference_sequential(SHUFFLE_LAYERS, start)
+    reference = reference_sequential(SHUFFLE_LAYERS, start)
     optimizer = torch.optim.SGD(reference.parameters(), lr=0.1)
     Xt, yt = torch.tensor(X), torch.tensor(y).reshape(-1, 1)
     for i in range(0, 12, 4):
@@ -318,21 +321,21 @@ DROPOUT_LAYERS = [("Linear", 3, 16), ("ReLU",), ("Dropout", 0.5), ("Linear", 16,
 
 
 @grade("reg_train_test", weight=1)
-def test_train_regressor_switches_to_train_mode(student, kit):
+def test_train_regressor_switches_to_train_mode(student):
     # lr=0: nothing changes, so the epoch's loss is the loss of the given weights; with Dropout active (train mode)
     # it differs from the loss in eval mode, which is what a loop that never calls model.train() reports.
     rng = np.random.default_rng(29)
-    params = kit.random_params(DROPOUT_LAYERS, rng)
+    params = random_params(DROPOUT_LAYERS, rng)
     X = rng.normal(size=(20, 3)) * 2.0
     y = rng.normal(size=20)
-    model = kit.worker_sequential(student, DROPOUT_LAYERS, params)
+    model = worker_sequential(student, DROPOUT_LAYERS, params)
     student.call_method(model, "eval", keep=True)
     what = "train_regressor(model, X, y, epochs=1, lr=0.0, batch_size=64) (Dropout'lu model eval() kipindeyken verildi)"
-    history = expect_history_of_floats(kit.call(student, "train_regressor", model, X, y, epochs=1, lr=0.0,
+    history = expect_history_of_floats(call(student, "train_regressor", model, X, y, epochs=1, lr=0.0,
                                                 device="cpu", batch_size=64, what=what, hint=FULL_BATCH_HINT), 1,
                                        what)
     with torch.no_grad():
-        out = kit.reference_sequential(DROPOUT_LAYERS, params).eval()(torch.tensor(X))
+        out = reference_sequential(DROPOUT_LAYERS, params).eval()(torch.tensor(X))
         eval_loss = float(((out.reshape(-1) - torch.tensor(y)) ** 2).mean())
     if abs(history[0] - eval_loss) <= 1e-5 * max(abs(eval_loss), 1.0):
         fail(f"{what}: eğitim Dropout kapalıyken yapılmış (kayıp, değerlendirme kipindeki kayıpla aynı). Model daha "
@@ -340,25 +343,25 @@ def test_train_regressor_switches_to_train_mode(student, kit):
 
 
 @grade("reg_train_test", weight=1)
-def test_train_regressor_on_device(student, kit):
+def test_train_regressor_on_device(student):
     rng = np.random.default_rng(22)
     X = rng.normal(size=(40, 3))
     y = X @ np.array([0.5, 1.0, -1.0])
     layers = [("Linear", 3, 4), ("ReLU",), ("Linear", 4, 1)]
-    model = kit.worker_sequential(student, layers)
+    model = worker_sequential(student, layers)
     what = "train_regressor(model, X, y, epochs=2, batch_size=16, device=device)"
     try:
-        history, counts = kit.run_device(student, "train_regressor", model, X, y, epochs=2, lr=0.01, batch_size=16,
+        history, counts = run_explained_on_device(student, "train_regressor", model, X, y, epochs=2, lr=0.01, batch_size=16,
                                          what=what, counting=True, model=model)
-    except kit.DeviceSimulationUnsupported:
-        model = kit.worker_sequential(student, layers)  # the simulation cannot run this code: check it on the CPU
-        history, counts = kit.run_device(student, "train_regressor", model, X, y, epochs=2, lr=0.01, batch_size=16,
+    except DeviceSimulationUnsupported:
+        model = worker_sequential(student, layers)  # the simulation cannot run this code: check it on the CPU
+        history, counts = run_explained_on_device(student, "train_regressor", model, X, y, epochs=2, lr=0.01, batch_size=16,
                                          what=what, counting=True, device="cpu")
         expect_on_device(student, model, "cpu", what=f"{what}: model")
-        kit.no_hardcoded_cuda(student, ["train_regressor"])
+        expect_device_agnostic(student, ["train_regressor"])
         return
     expect_history_of_floats(history, 2, what)
-    kit.no_hardcoded_cuda(student, ["train_regressor"])
+    expect_device_agnostic(student, ["train_regressor"])
     expect_on_device(student, model, what=f"{what}: eğitilen model")
     expect_ops_on_device(counts, what=what)
 
@@ -367,7 +370,7 @@ def _r2(y, pred):
     return 1.0 - float(np.sum((y - pred) ** 2)) / float(np.sum((y - y.mean()) ** 2))
 
 
-def diabetes_r2(student, kit, seed=GATE_SEED):
+def diabetes_r2(student, seed=GATE_SEED):
     """Train a fixed network with the student's train_regressor on the diabetes data; R² on the held-out set."""
     X, y = load_diabetes(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=GATE_SPLIT_SEED)
@@ -375,20 +378,20 @@ def diabetes_r2(student, kit, seed=GATE_SEED):
     X_train, X_test = (X_train - mean) / std, (X_test - mean) / std
     y_mean, y_std = y_train.mean(), y_train.std()
     student.seed(seed)
-    model = kit.worker_sequential(student, [("Linear", 10, GATE_HIDDEN), ("ReLU",), ("Linear", GATE_HIDDEN, 1)])
+    model = worker_sequential(student, [("Linear", 10, GATE_HIDDEN), ("ReLU",), ("Linear", GATE_HIDDEN, 1)])
     what = (f"train_regressor(model, X_train, y_train, epochs={GATE_EPOCHS}, lr={GATE_LR}, "
             f"batch_size={GATE_BATCH}) (diyabet verisi)")
-    kit.call(student, "train_regressor", model, X_train, (y_train - y_mean) / y_std, epochs=GATE_EPOCHS, lr=GATE_LR,
+    call(student, "train_regressor", model, X_train, (y_train - y_mean) / y_std, epochs=GATE_EPOCHS, lr=GATE_LR,
              device="cpu", batch_size=GATE_BATCH, what=what)
-    out = kit.call(student, model, torch.tensor(X_test, dtype=torch.float32), contexts=["no_grad"],
+    out = call(student, model, torch.tensor(X_test, dtype=torch.float32), contexts=["no_grad"],
                    what="eğitilmiş model(X_test)")
     pred = as_array(out, "eğitilmiş model(X_test)").reshape(-1) * y_std + y_mean
     return _r2(y_test, pred), what
 
 
 @grade("reg_train_test", weight=2)
-def test_train_regressor_diabetes_r2(student, kit):
-    r2, what = diabetes_r2(student, kit)
+def test_train_regressor_diabetes_r2(student):
+    r2, what = diabetes_r2(student)
     if not np.isfinite(r2) or r2 < GATE_MIN_R2:
         fail(f"{what}: test kümesindeki R² = {r2:.3f}, en az {GATE_MIN_R2} bekleniyordu (doğru bir eğitimle "
              "yaklaşık 0,40–0,46 çıkıyor). Hedefin (n, 1) şeklinde olduğunu, her yığında zero_grad → ileri geçiş → "
@@ -401,8 +404,8 @@ def test_train_regressor_diabetes_r2(student, kit):
 PREDICT_LAYERS = [("Linear", 3, 5), ("Tanh",), ("Linear", 5, 1)]
 
 
-def _predict_result(student, kit, model, X, what, **kwargs):
-    out = kit.call(student, "predict", model, X, what=what, **kwargs)
+def _predict_result(student, model, X, what, **kwargs):
+    out = call(student, "predict", model, X, what=what, **kwargs)
     if isinstance(out, torch.Tensor):
         fail(f"{what}: bir NumPy dizisi bekleniyordu, ama bir tensör geldi: sonucu `.cpu().numpy()` ile çevirin.")
     expect_ndarray(out, what)
@@ -411,16 +414,16 @@ def _predict_result(student, kit, model, X, what, **kwargs):
 
 
 @grade("reg_predict_test", weight=2)
-def test_predict_values_and_shape(student, kit):
+def test_predict_values_and_shape(student):
     rng = np.random.default_rng(23)
-    params = kit.random_params(PREDICT_LAYERS, rng)
+    params = random_params(PREDICT_LAYERS, rng)
     for n, dtype in ((11, np.float64), (1, np.float64), (6, np.float32)):
-        model = kit.worker_sequential(student, PREDICT_LAYERS, params)
+        model = worker_sequential(student, PREDICT_LAYERS, params)
         X = (rng.normal(size=(n, 3)) * 2.0).astype(dtype)
         what = f"predict(model, X) ({n} örnek, NumPy {np.dtype(dtype).name} X)"
-        out = _predict_result(student, kit, model, X, what, device="cpu")
+        out = _predict_result(student, model, X, what, device="cpu")
         with torch.no_grad():
-            want = kit.reference_sequential(PREDICT_LAYERS, params)(torch.tensor(X, dtype=torch.float64))
+            want = reference_sequential(PREDICT_LAYERS, params)(torch.tensor(X, dtype=torch.float64))
         expect_close(out, want.numpy().reshape(-1), tol=1e-5, what=what,
                      hint="Tahminler modelin X üzerindeki çıktısıdır, (n,) şeklinde: `.reshape(-1)` tek örnekte de "
                           "(1,) verir (`.squeeze()` ise 0 boyutlu bir dizi).")
@@ -430,62 +433,62 @@ NORM_LAYERS = [("Linear", 3, 6), ("BatchNorm1d", 6), ("ReLU",), ("Dropout", 0.5)
 
 
 @grade("reg_predict_test", weight=1)
-def test_predict_in_eval_mode(student, kit):
+def test_predict_in_eval_mode(student):
     # A model with Dropout and BatchNorm with non-trivial running statistics, handed over in training mode: only
     # model.eval() gives the deterministic predictions that use the running statistics.
     rng = np.random.default_rng(30)
-    params = kit.random_params(NORM_LAYERS, rng)
-    model = kit.worker_sequential(student, NORM_LAYERS, params)
+    params = random_params(NORM_LAYERS, rng)
+    model = worker_sequential(student, NORM_LAYERS, params)
     mean, var = rng.normal(size=6) * 0.5, rng.uniform(0.5, 2.0, size=6)
     student.call_method(model, "1.running_mean.copy_", torch.tensor(mean, dtype=torch.float32), keep=True)
     student.call_method(model, "1.running_var.copy_", torch.tensor(var, dtype=torch.float32), keep=True)
     X = rng.normal(size=(8, 3)) * 2.0
     what = "predict(model, X) (Dropout ve BatchNorm'lu bir model, eğitim kipinde verildi)"
-    out = _predict_result(student, kit, model, X, what, device="cpu")
-    reference = kit.reference_sequential(NORM_LAYERS, params)
+    out = _predict_result(student, model, X, what, device="cpu")
+    reference = reference_sequential(NORM_LAYERS, params)
     with torch.no_grad():
         reference[1].running_mean.copy_(torch.tensor(mean))
         reference[1].running_var.copy_(torch.tensor(var))
         want = reference.eval()(torch.tensor(X)).numpy().reshape(-1)
-    if not kit.close(out, want, 1e-5):
+    if not close(out, want, 1e-5):
         fail(f"{what}: tahminler değerlendirme kipinde yapılmamış: Dropout nöronları rastgele kapatıyor ve "
              "BatchNorm yığının istatistiklerini kullanıyor. İleri geçişten önce model.eval() çağırın.")
 
 
 @grade("reg_predict_test", weight=1)
-def test_predict_without_graph(student, kit):
+def test_predict_without_graph(student):
     rng = np.random.default_rng(31)
-    params = kit.random_params(PREDICT_LAYERS, rng)
-    model = kit.worker_sequential(student, PREDICT_LAYERS, params)
+    params = random_params(PREDICT_LAYERS, rng)
+    model = worker_sequential(student, PREDICT_LAYERS, params)
     X = rng.normal(size=(5, 3))
     what = "predict(model, X)"
     out = expect_no_graph(student, "predict", model, X, device="cpu", what=what)
     with torch.no_grad():
-        want = kit.reference_sequential(PREDICT_LAYERS, params)(torch.tensor(X)).numpy().reshape(-1)
+        want = reference_sequential(PREDICT_LAYERS, params)(torch.tensor(X)).numpy().reshape(-1)
     expect_close(out, want, tol=1e-5, what=what)
 
 
 @grade("reg_predict_test", weight=1)
-def test_predict_on_device(student, kit):
+def test_predict_on_device(student):
     rng = np.random.default_rng(24)
-    params = kit.random_params(PREDICT_LAYERS, rng)
-    model = kit.worker_sequential(student, PREDICT_LAYERS, params)
+    params = random_params(PREDICT_LAYERS, rng)
+    model = worker_sequential(student, PREDICT_LAYERS, params)
     X = rng.normal(size=(9, 3))
     what = "predict(model, X, device=device)"
     try:
-        out, _ = kit.run_device(student, "predict", model, X, what=what, model=model)
+        out, _ = run_explained_on_device(student, "predict", model, X, what=what, model=model)
         device = None
-    except kit.DeviceSimulationUnsupported:  # the simulation cannot run this code: check it on the CPU
-        model = kit.worker_sequential(student, PREDICT_LAYERS, params)
-        out, _ = kit.run_device(student, "predict", model, X, what=what, device="cpu")
+    except DeviceSimulationUnsupported:  # the simulation cannot run this code: check it on the CPU
+        model = worker_sequential(student, PREDICT_LAYERS, params)
+        out, _ = run_explained_on_device(student, "predict", model, X, what=what, device="cpu")
         device = "cpu"
     if not isinstance(out, np.ndarray):
         fail(f"{what}: GPU'da da bir NumPy dizisi döndürülmeli, ama {describe_value(out)} geldi: sonucu "
              "`.cpu().numpy()` ile CPU'ya alıp çevirin.")
     expect_shape(out, (9,), what)
-    kit.no_hardcoded_cuda(student, ["predict"])
+    expect_device_agnostic(student, ["predict"])
     expect_on_device(student, model, device, what=f"{what}: model")
     if device == "cpu":
         with torch.no_grad():
-            want = kit.reference_sequential(PREDICT_LAYERS, params)(torch.tensor(X)).numpy().reshape(-1)
+            want = reference_sequential(PREDICT_LAYERS, params)(torch.tensor(X)).numpy().reshape(-1)
         expect_close(out, want, tol=1e-5, what=what)

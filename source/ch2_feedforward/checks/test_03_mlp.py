@@ -3,8 +3,11 @@ import numpy as np
 import torch
 
 from autograder.checks import StudentCodeError, expect_close, expect_shape, expect_tensor, fail, grade
-from autograder.checks.inputs import expect_unchanged
 from autograder.checks.layouts import distinct_children, parameters
+from autograder.checks import call
+from autograder.checks.layouts import format_layout, layout
+from autograder.checks.objects import worker_sequential
+from autograder.checks.source import builtin_uses
 
 NO_OUTPUT_ACTIVATION = ("Son Linear katmandan sonra aktivasyon ya da softmax olmamalı: çıktı katmanı logit (ya da "
                         "regresyonda herhangi bir gerçel sayı) üretir, nn.CrossEntropyLoss softmax'ı kendisi uygular.")
@@ -29,11 +32,11 @@ def _expected(sizes, activation=("ReLU",)):
     return layers
 
 
-def _check_layout(student, kit, sizes, activation=None, expected_activation=("ReLU",)):
+def _check_layout(student, sizes, activation=None, expected_activation=("ReLU",)):
     what = f"make_mlp({sizes}" + (f", activation=nn.{activation})" if activation else ")")
     args = (sizes, _activation(student, activation)) if activation else (sizes,)
-    model = kit.call(student, "make_mlp", *args, keep=True, what=what)
-    got = kit.layout(student, model, what)
+    model = call(student, "make_mlp", *args, keep=True, what=what)
+    got = layout(student, model, what)
     want = _expected(sizes, expected_activation)
     if got == want:
         return model
@@ -44,36 +47,36 @@ def _check_layout(student, kit, sizes, activation=None, expected_activation=("Re
             any(g[0] == "ReLU" for g in got):
         hint = (" Aktivasyon olarak verilen `activation` sınıfını kullanın (her seferinde yeni bir örnek: "
                 "`activation()`); nn.ReLU'yu sabit yazmayın.")
-    fail(f"{what}: katmanlar {kit.format_layout(want)} olmalıydı, ama {kit.format_layout(got)} geldi.{hint}")
+    fail(f"{what}: katmanlar {format_layout(want)} olmalıydı, ama {format_layout(got)} geldi.{hint}")
 
 
 @grade("mlp_make_test", weight=1)
-def test_make_mlp_default_relu(student, kit):
-    _check_layout(student, kit, [4, 8, 3])
-    _check_layout(student, kit, [6, 5, 5, 2])
+def test_make_mlp_default_relu(student):
+    _check_layout(student, [4, 8, 3])
+    _check_layout(student, [6, 5, 5, 2])
 
 
 @grade("mlp_make_test", weight=1)
-def test_make_mlp_uses_activation_argument(student, kit):
-    _check_layout(student, kit, [10, 16, 8, 2], "Tanh", ("Tanh",))
-    _check_layout(student, kit, [3, 7, 2], "LeakyReLU", ("LeakyReLU", 0.01))
+def test_make_mlp_uses_activation_argument(student):
+    _check_layout(student, [10, 16, 8, 2], "Tanh", ("Tanh",))
+    _check_layout(student, [3, 7, 2], "LeakyReLU", ("LeakyReLU", 0.01))
 
 
 @grade("mlp_make_test", weight=1)
-def test_make_mlp_no_activation_after_last_layer(student, kit):
-    _check_layout(student, kit, [5, 1])
-    _check_layout(student, kit, [3, 2], "Tanh", ("Tanh",))
+def test_make_mlp_no_activation_after_last_layer(student):
+    _check_layout(student, [5, 1])
+    _check_layout(student, [3, 2], "Tanh", ("Tanh",))
 
 
 @grade("mlp_make_test", weight=1)
-def test_make_mlp_forward_returns_logits(student, kit):
+def test_make_mlp_forward_returns_logits(student):
     sizes = [3, 6, 4]
-    model = kit.call(student, "make_mlp", sizes, _activation(student, "LeakyReLU"), keep=True,
+    model = call(student, "make_mlp", sizes, _activation(student, "LeakyReLU"), keep=True,
                      what="make_mlp([3, 6, 4], activation=nn.LeakyReLU)")
     rng = np.random.default_rng(51)
     X = torch.tensor(rng.normal(size=(8, 3)) * 2.0, dtype=torch.float32)
     what = "make_mlp([3, 6, 4], activation=nn.LeakyReLU)(X)"
-    got = kit.call(student, model, X, contexts=["no_grad"], what=what)
+    got = call(student, model, X, contexts=["no_grad"], what=what)
     expect_tensor(got, what)
     expect_shape(got, (8, 4), what)
     found = [t for _, t in parameters(student, model, what)]
@@ -83,17 +86,16 @@ def test_make_mlp_forward_returns_logits(student, kit):
     w1, b1, w2, b2 = (t.double() for t in found)
     hidden = torch.nn.functional.leaky_relu(X.double() @ w1.T + b1, 0.01)
     want = hidden @ w2.T + b2
-    if kit.close(got, torch.softmax(want, dim=1), 1e-5):
-        fail(f"{what}: çıktılar olasılık (softmax uygulanmış). {NO_OUTPUT_ACTIVATION}")
-    expect_close(got, want, tol=1e-5, what=what,
-                 hint="İleri geçiş Linear → aktivasyon → Linear olmalı; son katmandan sonra bir şey uygulanmamalı.")
+    expect_close(got, want, tol=1e-5, what=what, mistakes=[
+        (f"çıktılar olasılık (softmax uygulanmış). {NO_OUTPUT_ACTIVATION}", lambda: torch.softmax(want, dim=1)),
+    ], hint="İleri geçiş Linear → aktivasyon → Linear olmalı; son katmandan sonra bir şey uygulanmamalı.")
 
 
 @grade("mlp_make_test", weight=1)
-def test_make_mlp_new_activation_per_layer(student, kit):
+def test_make_mlp_new_activation_per_layer(student):
     sizes = [4, 6, 6, 6, 2]
     what = f"make_mlp({sizes})"
-    model = _check_layout(student, kit, sizes)
+    model = _check_layout(student, sizes)
     if distinct_children(student, model, what) != 2 * len(sizes) - 3:
         fail(f"{what}: aynı aktivasyon katmanı örneği birden çok yerde kullanılmış. Her Linear'dan sonra "
              "`activation()` çağırarak yeni bir örnek oluşturun (döngünün dışında bir kez oluşturup tekrar "
@@ -101,15 +103,15 @@ def test_make_mlp_new_activation_per_layer(student, kit):
 
 
 @grade("mlp_make_test", weight=1)
-def test_make_mlp_leaves_sizes_alone(student, kit):
+def test_make_mlp_leaves_sizes_alone(student):
     sizes = [5, 7, 3]
     handle = student.put(list(sizes))
     what = f"make_mlp({sizes})"
-    model = kit.call(student, "make_mlp", handle, keep=True, what=what)
-    got = kit.layout(student, model, what)
+    model = call(student, "make_mlp", handle, keep=True, what=what)
+    got = layout(student, model, what)
     want = _expected(sizes)
     if got != want:
-        fail(f"{what}: katmanlar {kit.format_layout(want)} olmalıydı, ama {kit.format_layout(got)} geldi.")
+        fail(f"{what}: katmanlar {format_layout(want)} olmalıydı, ama {format_layout(got)} geldi.")
     after = student.get(handle)
     if after != sizes:
         fail(f"{what}: verilen sizes listesi değişti ({sizes} → {after}): `sizes.pop()`, `sizes.append(...)` gibi "
@@ -117,11 +119,11 @@ def test_make_mlp_leaves_sizes_alone(student, kit):
 
 
 @grade("mlp_make_test", weight=1)
-def test_make_mlp_returns_a_cpu_model(student, kit):
+def test_make_mlp_returns_a_cpu_model(student):
     what = "make_mlp([3, 4, 2])"
-    model = _check_layout(student, kit, [3, 4, 2])
+    model = _check_layout(student, [3, 4, 2])
     devices = {entry[2] for entry in student.describe(model).get("parameters", [])}
-    used = kit.builtin_uses(student.source, {"make_mlp"}, {"to", "cuda", "device"}, names={"device"})
+    used = builtin_uses(student.source, {"make_mlp"}, {"to", "cuda", "device"}, names={"device"})
     if devices != {"cpu"} or used:
         where = ", ".join(f"`{u}`" for u in used[:3]) if used else ", ".join(sorted(devices))
         fail(f"{what}: make_mlp modeli bir cihaza taşımamalı ({where}): modeli CPU'da oluşturup döndürün; cihazı "
@@ -131,13 +133,13 @@ def test_make_mlp_returns_a_cpu_model(student, kit):
 # ---------------------------------------------------------------------------- counting
 
 @grade("mlp_count_test", weight=2)
-def test_count_parameters_trainable_and_all(student, kit):
+def test_count_parameters_trainable_and_all(student):
     layers = [("Linear", 7, 5), ("BatchNorm1d", 5), ("ReLU",), ("Linear", 5, 2)]
-    model = kit.worker_sequential(student, layers)
+    model = worker_sequential(student, layers)
     total = 7 * 5 + 5 + 2 * 5 + 5 * 2 + 2  # BatchNorm: weight and bias are parameters, running stats are buffers
     for kwargs, want in (({}, total), ({"trainable_only": False}, total)):
         what = "count_parameters(model" + "".join(f", {k}={v}" for k, v in kwargs.items()) + ")"
-        got = kit.call(student, "count_parameters", model, what=what, **kwargs)
+        got = call(student, "count_parameters", model, what=what, **kwargs)
         if type(got) is not int:
             fail(f"{what}: bir Python int bekleniyordu, ama {type(got).__name__} geldi.")
         if got != want:
@@ -152,17 +154,17 @@ def test_count_parameters_trainable_and_all(student, kit):
                                                                     "parametreler de sayılmalı.")):
         what = ("count_parameters(model" + "".join(f", {k}={v}" for k, v in kwargs.items())
                 + ") (ilk katman dondurulmuşken)")
-        got = kit.call(student, "count_parameters", model, what=what, **kwargs)
+        got = call(student, "count_parameters", model, what=what, **kwargs)
         if got != want:
             fail(f"{what}: {want} bekleniyordu, ama {got!r} geldi.{hint}")
 
 
 @grade("mlp_count_test", weight=1)
-def test_mlp_num_params_formula(student, kit):
+def test_mlp_num_params_formula(student):
     for sizes in ([4, 8, 3], [64, 32, 16, 10], [5, 1], [2, 3, 3, 3, 1]):
         want = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
         what = f"mlp_num_params({sizes})"
-        got = kit.call(student, "mlp_num_params", sizes, what=what)
+        got = call(student, "mlp_num_params", sizes, what=what)
         if type(got) is not int:
             fail(f"{what}: bir Python int bekleniyordu, ama {type(got).__name__} geldi.")
         if got != want:
@@ -173,7 +175,7 @@ def test_mlp_num_params_formula(student, kit):
 
 
 @grade("mlp_count_test", weight=1)
-def test_count_parameters_counts_model_parameters_once(student, kit):
+def test_count_parameters_counts_model_parameters_once(student):
     # model.parameters() also yields parameters registered on the model itself, and a layer used twice once.
     try:
         shared = student.call_method("torch", "nn.Linear", 4, 4, keep=True)
@@ -187,7 +189,7 @@ def test_count_parameters_counts_model_parameters_once(student, kit):
     want = (4 * 4 + 4) + (4 * 2 + 2) + 3
     what = ("count_parameters(model) (bir Linear katmanı iki kez kullanılmış, modelin kendisinde de bir "
             "parametre var)")
-    got = kit.call(student, "count_parameters", model, what=what)
+    got = call(student, "count_parameters", model, what=what)
     if got != want:
         fail(f"{what}: {want} bekleniyordu, ama {got!r} geldi. Katmanları tek tek dolaşmak yerine "
              "model.parameters() üzerinden sayın: modelin kendi parametrelerini de içerir ve iki kez kullanılan bir "
@@ -195,13 +197,13 @@ def test_count_parameters_counts_model_parameters_once(student, kit):
 
 
 @grade("mlp_count_test", weight=1)
-def test_mlp_num_params_without_building_a_model(student, kit):
+def test_mlp_num_params_without_building_a_model(student):
     sizes = [6, 5, 3]
     what = f"mlp_num_params({sizes})"
-    got = kit.call(student, "mlp_num_params", sizes, what=what)
+    got = call(student, "mlp_num_params", sizes, what=what)
     if got != 6 * 5 + 5 + 5 * 3 + 3:
         fail(f"{what}: {6 * 5 + 5 + 5 * 3 + 3} bekleniyordu, ama {got!r} geldi.")
-    used = kit.builtin_uses(student.source, {"mlp_num_params"},
+    used = builtin_uses(student.source, {"mlp_num_params"},
                             {"Linear", "Sequential", "parameters", "numel", "Module"},
                             names={"make_mlp", "count_parameters", "Linear", "Sequential"})
     if used:

@@ -15,6 +15,10 @@ from autograder.checks.histories import batch_sizes, expect_epoch_losses, expect
 from autograder.checks.modes import expect_no_graph
 from autograder.checks.training import expect_reshuffled_each_epoch
 from autograder.device import expect_on_device, expect_ops_on_device
+from autograder.checks import call, close
+from autograder.checks.layouts import format_layout, layout
+from autograder.checks.objects import random_params, reference_sequential, worker_sequential
+from autograder.device import DeviceSimulationUnsupported, expect_device_agnostic, run_explained_on_device
 
 FULL_BATCH_HINT = ("batch_size >= n iken her dönem bütün örneklerle tek bir tam yığın adımı atılır: "
                    "DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=True) kullanın, drop_last "
@@ -42,8 +46,8 @@ def _digits(test_size=0.25, seed=0, *, scale=16.0, stratify=True):
 
 # ---------------------------------------------------------------------------- load_digits_split
 
-def _split(student, kit, what, **kwargs):
-    out = kit.call(student, "load_digits_split", what=what, **kwargs)
+def _split(student, what, **kwargs):
+    out = call(student, "load_digits_split", what=what, **kwargs)
     if not isinstance(out, (list, tuple)) or len(out) != 4:
         fail(f"{what}: (X_train, X_test, y_train, y_test) dörtlüsü bekleniyordu.")
     for name, value in zip(("X_train", "X_test", "y_train", "y_test"), out):
@@ -52,9 +56,9 @@ def _split(student, kit, what, **kwargs):
 
 
 @grade("digits_data_test", weight=1)
-def test_split_shapes_and_dtypes(student, kit):
+def test_split_shapes_and_dtypes(student):
     what = "load_digits_split()"
-    X_train, X_test, y_train, y_test = _split(student, kit, what)
+    X_train, X_test, y_train, y_test = _split(student, what)
     expect_shape(X_train, (1347, 64), f"{what} → X_train")
     expect_shape(X_test, (450, 64), f"{what} → X_test")
     expect_shape(y_train, (1347,), f"{what} → y_train")
@@ -68,10 +72,10 @@ def test_split_shapes_and_dtypes(student, kit):
 
 
 @grade("digits_data_test", weight=2)
-def test_split_values_scaled_and_stratified(student, kit):
+def test_split_values_scaled_and_stratified(student):
     for kwargs in ({}, {"test_size": 0.2, "seed": 5}):
         what = "load_digits_split(" + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ")"
-        got = _split(student, kit, what, **kwargs)
+        got = _split(student, what, **kwargs)
         args = (kwargs.get("test_size", 0.25), kwargs.get("seed", 0))
         want = _digits(*args)
         if all(a.shape == tuple(g.shape) for a, g in zip(want, got)) and \
@@ -95,18 +99,18 @@ def test_split_values_scaled_and_stratified(student, kit):
 # ---------------------------------------------------------------------------- build_digits_model
 
 @grade("digits_model_test", weight=1)
-def test_build_digits_model_layers(student, kit):
+def test_build_digits_model_layers(student):
     for kwargs, hidden, p in (({}, 64, 0.2), ({"hidden": 32, "dropout": 0.5}, 32, 0.5)):
         what = "build_digits_model(" + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ")"
-        model = kit.call(student, "build_digits_model", keep=True, what=what, **kwargs)
+        model = call(student, "build_digits_model", keep=True, what=what, **kwargs)
         want = [("Linear", 64, hidden), ("ReLU",), ("Dropout", p), ("Linear", hidden, 10)]
-        got = kit.layout(student, model, what)
+        got = layout(student, model, what)
         if got != want:
             extra = ""
             if len(got) > len(want) and got[:len(want)] == want:
                 extra = (" Son katmandan sonra softmax ya da aktivasyon olmamalı: model logit döndürür, "
                          "nn.CrossEntropyLoss softmax'ı kendisi uygular.")
-            fail(f"{what}: katmanlar {kit.format_layout(want)} olmalıydı, ama {kit.format_layout(got)} geldi.{extra}")
+            fail(f"{what}: katmanlar {format_layout(want)} olmalıydı, ama {format_layout(got)} geldi.{extra}")
 
 
 # ---------------------------------------------------------------------------- train_classifier
@@ -114,9 +118,9 @@ def test_build_digits_model_layers(student, kit):
 TOY_LAYERS = [("Linear", 6, 8), ("Tanh",), ("Linear", 8, 4)]
 
 
-def _reference_adam(kit, params, X, y, epochs, lr, *, softmax_first=False, accumulate=False):
+def _reference_adam(params, X, y, epochs, lr, *, softmax_first=False, accumulate=False):
     """Full-batch Adam on the cross-entropy in float64 (``softmax_first``: softmax applied before the loss)."""
-    model = kit.reference_sequential(TOY_LAYERS, params)
+    model = reference_sequential(TOY_LAYERS, params)
     Xt, yt = X.double(), y
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -134,37 +138,35 @@ def _reference_adam(kit, params, X, y, epochs, lr, *, softmax_first=False, accum
 
 
 @grade("digits_train_test", weight=2)
-def test_train_classifier_full_batch_adam(student, kit):
+def test_train_classifier_full_batch_adam(student):
     rng = np.random.default_rng(61)
     X = torch.tensor(rng.normal(size=(30, 6)), dtype=torch.float32)
     y = torch.tensor(rng.integers(0, 4, size=30), dtype=torch.int64)
-    params = kit.random_params(TOY_LAYERS, rng)
+    params = random_params(TOY_LAYERS, rng)
     epochs, lr = 3, 0.05
-    model = kit.worker_sequential(student, TOY_LAYERS, params)
+    model = worker_sequential(student, TOY_LAYERS, params)
     what = ("train_classifier(model, X, y, epochs=3, lr=0.05, batch_size=64) (30 örnek: tek tam yığın; X bitişik "
             "olmayan (non-contiguous) bir tensör)")
-    history = kit.call(student, "train_classifier", model, put_noncontiguous(student, X), y, epochs=epochs, lr=lr, device="cpu", batch_size=64,
+    history = call(student, "train_classifier", model, put_noncontiguous(student, X), y, epochs=epochs, lr=lr, device="cpu", batch_size=64,
                        what=what, hint=FULL_BATCH_HINT)
     history = expect_history_of_floats(history, epochs, what)
-    got = kit.call(student, model, X, contexts=["no_grad"], what="eğitilmiş model(X)")
+    got = call(student, model, X, contexts=["no_grad"], what="eğitilmiş model(X)")
     expect_tensor(got, "eğitilmiş model(X)")
     expect_shape(got, (30, 4), "eğitilmiş model(X)")
-    want, want_history = _reference_adam(kit, params, X, y, epochs, lr)
-    if kit.close(got, want, 1e-4):
-        expect_close(history, want_history, tol=1e-4, what=f"{what}: dönem kayıpları",
-                     hint="Her dönemin kaybı, yığın kayıplarının (loss.item()) örnek sayısıyla ağırlıklı ortalaması "
-                          "olmalı; tam yığında bu, adımdan önceki çapraz entropidir.")
-        return
-    if kit.close(got, _reference_adam(kit, params, X, y, epochs, lr, softmax_first=True)[0], 1e-4):
-        fail(f"{what}: kayıptan önce softmax uygulanmış. nn.CrossEntropyLoss logitleri bekler ve softmax'ı "
-             "(logaritmasıyla birlikte) kendisi uygular; iki kez uygulanan softmax gradyanları küçültür ve eğitimi "
-             "yavaşlatır. Kayba doğrudan model(xb) çıktısını verin.")
-    if kit.close(got, _reference_adam(kit, params, X, y, epochs, lr, accumulate=True)[0], 1e-4):
-        fail(f"{what}: gradyanlar adımdan adıma birikmiş: her adımdan önce optimizer.zero_grad() çağırın.")
-    expect_close(got, want, tol=1e-4, what=f"{what}: eğitilmiş modelin logitleri",
-                 hint="Kayıp nn.CrossEntropyLoss(), eniyileyici torch.optim.Adam(model.parameters(), lr=lr); "
-                      "batch_size >= n iken her dönem bütün örneklerle tek bir adım atılır (drop_last kullanmayın). "
-                      "Verilen modeli eğitin, yenisini oluşturmayın.")
+    want, want_history = _reference_adam(params, X, y, epochs, lr)
+    expect_close(got, want, tol=1e-4, what=f"{what}: eğitilmiş modelin logitleri", mistakes=[
+        ("kayıptan önce softmax uygulanmış. nn.CrossEntropyLoss logitleri bekler ve softmax'ı (logaritmasıyla "
+         "birlikte) kendisi uygular; iki kez uygulanan softmax gradyanları küçültür ve eğitimi yavaşlatır. Kayba "
+         "doğrudan model(xb) çıktısını verin.",
+         lambda: _reference_adam(params, X, y, epochs, lr, softmax_first=True)[0]),
+        ("gradyanlar adımdan adıma birikmiş: her adımdan önce optimizer.zero_grad() çağırın.",
+         lambda: _reference_adam(params, X, y, epochs, lr, accumulate=True)[0]),
+    ], hint="Kayıp nn.CrossEntropyLoss(), eniyileyici torch.optim.Adam(model.parameters(), lr=lr); batch_size >= n "
+            "iken her dönem bütün örneklerle tek bir adım atılır (drop_last kullanmayın). Verilen modeli eğitin, "
+            "yenisini oluşturmayın.")
+    expect_close(history, want_history, tol=1e-4, what=f"{what}: dönem kayıpları",
+                 hint="Her dönemin kaybı, yığın kayıplarının (loss.item()) örnek sayısıyla ağırlıklı ortalaması "
+                      "olmalı; tam yığında bu, adımdan önceki çapraz entropidir.")
 
 
 # Mini-batches on identical rows: x = 0 and the same label for every sample. A Linear(6, 4) model then gives its bias
@@ -193,23 +195,23 @@ def _constant_rows_run(sizes_per_epoch, lr, b0, reduction_sum=False, fresh_optim
     return bias.detach().numpy(), losses
 
 
-def _constant_rows_case(student, kit, n, batch_size, epochs, lr=0.1):
+def _constant_rows_case(student, n, batch_size, epochs, lr=0.1):
     rng = np.random.default_rng(64 + n + batch_size)
     b0 = np.array([0.5, -0.3, 0.2, 0.0])
     params = [torch.tensor(rng.uniform(-0.4, 0.4, size=(4, 6)), dtype=torch.float32),
               torch.tensor(b0, dtype=torch.float32)]
-    model = kit.worker_sequential(student, [("Linear", 6, 4)], params)
+    model = worker_sequential(student, [("Linear", 6, 4)], params)
     X, y = torch.zeros(n, 6), torch.full((n,), CONST_LABEL, dtype=torch.int64)
     what = (f"train_classifier(model, X, y, epochs={epochs}, lr={lr}, batch_size={batch_size}) ({n} örnek: "
             + (f"yığınlar {batch_sizes(n, batch_size)})" if batch_size < n else "tek tam yığın)"))
-    history = kit.call(student, "train_classifier", model, X, y, epochs=epochs, lr=lr, device="cpu",
+    history = call(student, "train_classifier", model, X, y, epochs=epochs, lr=lr, device="cpu",
                        batch_size=batch_size, what=what, hint=FULL_BATCH_HINT if batch_size >= n else TRAIN_HINT)
     history = expect_history_of_floats(history, epochs, what)
-    got = as_array(kit.call(student, model, torch.zeros(1, 6), contexts=["no_grad"], what="eğitilmiş model(x)"))
+    got = as_array(call(student, model, torch.zeros(1, 6), contexts=["no_grad"], what="eğitilmiş model(x)"))
     got = got.reshape(-1)
     sizes = batch_sizes(n, batch_size)
     want, losses = _constant_rows_run([sizes] * epochs, lr, b0)
-    if got.shape != want.shape or not kit.close(got, want, 1e-4):
+    if got.shape != want.shape or not close(got, want, 1e-4):
         full = batch_sizes(n, batch_size, drop_last=True)
         variants = [
             (dict(sizes_per_epoch=[full] * epochs), "yalnız tam yığınlarla adım atılmış: son, daha küçük yığın "
@@ -227,27 +229,27 @@ def _constant_rows_case(student, kit, n, batch_size, epochs, lr=0.1):
         ]
         for kwargs, message in variants:
             other, _ = _constant_rows_run(lr=lr, b0=b0, **kwargs)
-            if not kit.close(other, want, 1e-4) and got.shape == other.shape and kit.close(got, other, 1e-4):
+            if not close(other, want, 1e-4) and got.shape == other.shape and close(got, other, 1e-4):
                 fail(f"{what}: {message}")
         fail(f"{what}: eğitimden sonra modelin çıktıları beklenen değerlere gelmedi. {TRAIN_HINT}")
     expect_epoch_losses(history, losses, sizes, what=f"{what}: dönem kayıpları")
 
 
 @grade("digits_train_test", weight=2)
-def test_train_classifier_minibatch_steps_and_epoch_losses(student, kit):
-    _constant_rows_case(student, kit, 10, 4, 3)
-    _constant_rows_case(student, kit, 7, 16, 2)
+def test_train_classifier_minibatch_steps_and_epoch_losses(student):
+    _constant_rows_case(student, 10, 4, 3)
+    _constant_rows_case(student, 7, 16, 2)
 
 
 SHUFFLE_LAYERS = [("Linear", 6, 3)]
 
 
 @grade("digits_train_test", weight=1)
-def test_train_classifier_shuffles_every_epoch(student, kit):
+def test_train_classifier_shuffles_every_epoch(student):
     rng = np.random.default_rng(65)
     X = torch.tensor(rng.normal(size=(12, 6)), dtype=torch.float32)
     y = torch.tensor(rng.integers(0, 3, size=12), dtype=torch.int64)
-    start = kit.random_params(SHUFFLE_LAYERS, rng)
+    start = random_params(SHUFFLE_LAYERS, rng)
     shapes = [tuple(w.shape) for w in start]
     what = "train_classifier(model, X, y, lr=0.05, batch_size=4) (12 örnek, aynı model iki farklı tohumla)"
 
@@ -258,13 +260,13 @@ def test_train_classifier_shuffles_every_epoch(student, kit):
             weights.append(torch.tensor(np.asarray(flat_weights[offset:offset + size]).reshape(shape),
                                         dtype=torch.float32))
             offset += size
-        model = kit.worker_sequential(student, SHUFFLE_LAYERS, weights)
+        model = worker_sequential(student, SHUFFLE_LAYERS, weights)
         student.seed(seed)
-        expect_history_of_floats(kit.call(student, "train_classifier", model, X, y, epochs=epochs, lr=0.05,
+        expect_history_of_floats(call(student, "train_classifier", model, X, y, epochs=epochs, lr=0.05,
                                           device="cpu", batch_size=4, what=what), epochs, what)
         return _flat([student.get(model, name) for name, *_ in student.describe(model)["parameters"]])
 
-    reference = kit.reference_sequential(SHUFFLE_LAYERS, start)
+    reference = reference_sequential(SHUFFLE_LAYERS, start)
     optimizer = torch.optim.Adam(reference.parameters(), lr=0.05)
     for i in range(0, 12, 4):
         optimizer.zero_grad()
@@ -281,21 +283,21 @@ DROPOUT_LAYERS = [("Linear", 6, 16), ("ReLU",), ("Dropout", 0.5), ("Linear", 16,
 
 
 @grade("digits_train_test", weight=1)
-def test_train_classifier_switches_to_train_mode(student, kit):
+def test_train_classifier_switches_to_train_mode(student):
     # With lr=0 nothing changes, so the first epoch's loss is the loss of the given weights: with Dropout active
     # (train mode) it differs from the loss in eval mode, which is what a loop that never calls model.train() gets.
     rng = np.random.default_rng(62)
-    params = kit.random_params(DROPOUT_LAYERS, rng)
+    params = random_params(DROPOUT_LAYERS, rng)
     X = torch.tensor(rng.normal(size=(20, 6)) * 2.0, dtype=torch.float32)
     y = torch.tensor(rng.integers(0, 4, size=20), dtype=torch.int64)
-    model = kit.worker_sequential(student, DROPOUT_LAYERS, params)
+    model = worker_sequential(student, DROPOUT_LAYERS, params)
     student.call_method(model, "eval", keep=True)
     what = "train_classifier(model, X, y, epochs=1, lr=0.0) (Dropout'lu model eval() kipindeyken verildi)"
-    history = kit.call(student, "train_classifier", model, X, y, epochs=1, lr=0.0, device="cpu", batch_size=64,
+    history = call(student, "train_classifier", model, X, y, epochs=1, lr=0.0, device="cpu", batch_size=64,
                        what=what, hint=FULL_BATCH_HINT)
     first = expect_history_of_floats(history, 1, what)[0]
     with torch.no_grad():
-        eval_loss = torch.nn.functional.cross_entropy(kit.reference_sequential(DROPOUT_LAYERS, params).eval()(
+        eval_loss = torch.nn.functional.cross_entropy(reference_sequential(DROPOUT_LAYERS, params).eval()(
             X.double()), y).item()
     if abs(first - eval_loss) <= 1e-5 * max(abs(eval_loss), 1.0):
         fail(f"{what}: eğitim Dropout kapalıyken yapılmış (kayıp, değerlendirme kipindeki kayıpla aynı). Model daha "
@@ -303,40 +305,40 @@ def test_train_classifier_switches_to_train_mode(student, kit):
 
 
 @grade("digits_train_test", weight=1)
-def test_train_classifier_on_device(student, kit):
+def test_train_classifier_on_device(student):
     layers = [("Linear", 6, 8), ("ReLU",), ("Dropout", 0.2), ("Linear", 8, 4)]
-    model = kit.worker_sequential(student, layers)
+    model = worker_sequential(student, layers)
     rng = np.random.default_rng(63)
     X = torch.tensor(rng.normal(size=(40, 6)), dtype=torch.float32)
     y = torch.tensor(rng.integers(0, 4, size=40), dtype=torch.int64)
     what = "train_classifier(model, X, y, epochs=1, batch_size=16, device=device)"
     try:
-        history, counts = kit.run_device(student, "train_classifier", model, X, y, epochs=1, lr=0.01, batch_size=16,
+        history, counts = run_explained_on_device(student, "train_classifier", model, X, y, epochs=1, lr=0.01, batch_size=16,
                                          what=what, counting=True, model=model)
-    except kit.DeviceSimulationUnsupported:
-        model = kit.worker_sequential(student, layers)  # the simulation cannot run this code: check it on the CPU
-        _, counts = kit.run_device(student, "train_classifier", model, X, y, epochs=1, lr=0.01, batch_size=16,
+    except DeviceSimulationUnsupported:
+        model = worker_sequential(student, layers)  # the simulation cannot run this code: check it on the CPU
+        _, counts = run_explained_on_device(student, "train_classifier", model, X, y, epochs=1, lr=0.01, batch_size=16,
                                    what=what, counting=True, device="cpu")
         expect_on_device(student, model, "cpu", what=f"{what}: model")
-        kit.no_hardcoded_cuda(student, ["train_classifier"])
+        expect_device_agnostic(student, ["train_classifier"])
         return
     expect_history_of_floats(history, 1, what)
-    kit.no_hardcoded_cuda(student, ["train_classifier"])
+    expect_device_agnostic(student, ["train_classifier"])
     expect_on_device(student, model, what=f"{what}: eğitilen model")
     expect_ops_on_device(counts, what=what)
 
 
-def digits_accuracy(student, kit, seed=GATE_SEED):
+def digits_accuracy(student, seed=GATE_SEED):
     """Train the gate network with the student's train_classifier; test accuracy computed here."""
     X_train, X_test, y_train, y_test = _digits()
     student.seed(seed)
-    model = kit.worker_sequential(student, GATE_LAYERS)
+    model = worker_sequential(student, GATE_LAYERS)
     what = (f"train_classifier(model, X_train, y_train, epochs={GATE_EPOCHS}, lr={GATE_LR}, "
             f"batch_size={GATE_BATCH}) (digits)")
-    kit.call(student, "train_classifier", model, torch.tensor(X_train, dtype=torch.float32), torch.tensor(y_train),
+    call(student, "train_classifier", model, torch.tensor(X_train, dtype=torch.float32), torch.tensor(y_train),
              epochs=GATE_EPOCHS, lr=GATE_LR, device="cpu", batch_size=GATE_BATCH, what=what)
     student.call_method(model, "eval", keep=True)
-    logits = kit.call(student, model, torch.tensor(X_test, dtype=torch.float32), contexts=["no_grad"],
+    logits = call(student, model, torch.tensor(X_test, dtype=torch.float32), contexts=["no_grad"],
                       what="eğitilmiş model(X_test)")
     expect_shape(logits, (len(y_test), 10), "eğitilmiş model(X_test)")
     accuracy = float(np.mean(as_array(logits).argmax(axis=1) == y_test))
@@ -344,8 +346,8 @@ def digits_accuracy(student, kit, seed=GATE_SEED):
 
 
 @grade("digits_train_test", weight=2)
-def test_train_classifier_digits_accuracy(student, kit):
-    accuracy, what = digits_accuracy(student, kit)
+def test_train_classifier_digits_accuracy(student):
+    accuracy, what = digits_accuracy(student)
     if not accuracy >= GATE_MIN_ACCURACY:
         fail(f"{what}: test doğruluğu {accuracy:.3f}, en az {GATE_MIN_ACCURACY} bekleniyordu (doğru bir eğitimle "
              "yaklaşık 0,95–0,98 çıkıyor). Bütün dönemlerin yapıldığını, her yığında zero_grad → ileri geçiş → "
@@ -358,12 +360,12 @@ def test_train_classifier_digits_accuracy(student, kit):
 EVAL_LAYERS = [("Linear", 8, 16), ("ReLU",), ("Dropout", 0.5), ("Linear", 16, 3)]
 
 
-def _eval_case(kit, seed):
+def _eval_case(seed):
     rng = np.random.default_rng(seed)
-    params = kit.random_params(EVAL_LAYERS, rng)
+    params = random_params(EVAL_LAYERS, rng)
     X = torch.tensor(rng.normal(size=(60, 8)) * 2.0, dtype=torch.float32)
     with torch.no_grad():
-        reference = kit.reference_sequential(EVAL_LAYERS, params).eval()
+        reference = reference_sequential(EVAL_LAYERS, params).eval()
         predicted = reference(X.double()).argmax(dim=1)
     y = predicted.clone()
     y[42:] = (y[42:] + 1) % 3  # 42 of 60 right in eval mode
@@ -371,11 +373,11 @@ def _eval_case(kit, seed):
 
 
 @grade("digits_evaluate_test", weight=2)
-def test_evaluate_accuracy_in_eval_mode(student, kit):
-    params, X, y, want = _eval_case(kit, 71)
-    model = kit.worker_sequential(student, EVAL_LAYERS, params)  # a fresh model is in training mode
+def test_evaluate_accuracy_in_eval_mode(student):
+    params, X, y, want = _eval_case(71)
+    model = worker_sequential(student, EVAL_LAYERS, params)  # a fresh model is in training mode
     what = "evaluate(model, X, y) (Dropout'lu bir model, eğitim kipinde verildi)"
-    results = [expect_number(kit.call(student, "evaluate", model, X, y, device="cpu", what=what), what)
+    results = [expect_number(call(student, "evaluate", model, X, y, device="cpu", what=what), what)
                for _ in range(2)]
     if results[0] != results[1]:
         fail(f"{what}: aynı model ve veriyle iki çağrı farklı doğruluk verdi ({results[0]:.4f} ve {results[1]:.4f}): "
@@ -387,11 +389,11 @@ def test_evaluate_accuracy_in_eval_mode(student, kit):
 
 
 @grade("digits_evaluate_test", weight=1)
-def test_evaluate_returns_python_float(student, kit):
-    params, X, y, want = _eval_case(kit, 72)
-    model = kit.worker_sequential(student, EVAL_LAYERS, params)
+def test_evaluate_returns_python_float(student):
+    params, X, y, want = _eval_case(72)
+    model = worker_sequential(student, EVAL_LAYERS, params)
     what = "evaluate(model, X, y) (X bitişik olmayan (non-contiguous) bir tensör)"
-    out = kit.call(student, "evaluate", model, put_noncontiguous(student, X), y, device="cpu", what=what)
+    out = call(student, "evaluate", model, put_noncontiguous(student, X), y, device="cpu", what=what)
     if not isinstance(out, float):
         fail(f"{what}: bir Python float bekleniyordu, ama {describe_value(out)} geldi. Tensörü `.item()` ile "
              "Python sayısına çevirin.")
@@ -403,9 +405,9 @@ def test_evaluate_returns_python_float(student, kit):
 
 
 @grade("digits_evaluate_test", weight=1)
-def test_evaluate_without_graph(student, kit):
-    params, X, y, want = _eval_case(kit, 74)
-    model = kit.worker_sequential(student, EVAL_LAYERS, params)
+def test_evaluate_without_graph(student):
+    params, X, y, want = _eval_case(74)
+    model = worker_sequential(student, EVAL_LAYERS, params)
     what = "evaluate(model, X, y)"
     out = expect_number(expect_no_graph(student, "evaluate", model, X, y, device="cpu", what=what), what)
     if abs(out - want) > 1e-6:
@@ -413,21 +415,21 @@ def test_evaluate_without_graph(student, kit):
 
 
 @grade("digits_evaluate_test", weight=1)
-def test_evaluate_on_device(student, kit):
-    params, X, y, want = _eval_case(kit, 73)
-    model = kit.worker_sequential(student, EVAL_LAYERS, params)
+def test_evaluate_on_device(student):
+    params, X, y, want = _eval_case(73)
+    model = worker_sequential(student, EVAL_LAYERS, params)
     what = "evaluate(model, X, y, device=device)"
     device = None
     try:
-        out, _ = kit.run_device(student, "evaluate", model, X, y, what=what, model=model)
-    except kit.DeviceSimulationUnsupported:  # the simulation cannot run this code: check it on the CPU
-        model = kit.worker_sequential(student, EVAL_LAYERS, params)
-        out, _ = kit.run_device(student, "evaluate", model, X, y, what=what, device="cpu")
+        out, _ = run_explained_on_device(student, "evaluate", model, X, y, what=what, model=model)
+    except DeviceSimulationUnsupported:  # the simulation cannot run this code: check it on the CPU
+        model = worker_sequential(student, EVAL_LAYERS, params)
+        out, _ = run_explained_on_device(student, "evaluate", model, X, y, what=what, device="cpu")
         device = "cpu"
     if not isinstance(out, float):
         fail(f"{what}: GPU'da da bir Python float döndürülmeli (ör. `(tahmin == y).sum().item() / len(y)`), ama "
              f"{describe_value(out)} geldi.")
-    kit.no_hardcoded_cuda(student, ["evaluate"])
+    expect_device_agnostic(student, ["evaluate"])
     expect_on_device(student, model, device, what=f"{what}: model")
     if device == "cpu" and abs(out - want) > 1e-6:
         fail(f"{what}: doğruluk {want:.4f} olmalıydı, ama {out:.4f} geldi.")

@@ -6,6 +6,10 @@ import torch
 import torch.nn.functional as F
 
 from autograder.checks import CheckFailed, expect_close, expect_tensor, fail, grade
+from autograder.checks import call, call_method, close
+from autograder.checks.objects import module_info, op_counts, to_worker
+from autograder.device import not_simulated
+from autograder.device import DeviceSimulationUnsupported, check_device, device_words, forward_backward_on_device, run_on_device
 
 NEW_TENSORS = (" Fonksiyonun içinde oluşturduğunuz tensörleri (ör. torch.zeros(...)) girdinin cihazında "
                "oluşturun: torch.zeros(..., dtype=x.dtype, device=x.device).")
@@ -27,10 +31,10 @@ def _as_number(value, what):
 
 
 @grade("conv_output_size_test", weight=2)
-def test_output_size_table(student, kit):
+def test_output_size_table(student):
     for n, k, s, p in SIZE_CASES:
         what = f"conv_output_size({n}, {k}, stride={s}, padding={p})"
-        got = _as_number(kit.call(student, "conv_output_size", n, k, stride=s, padding=p), what)
+        got = _as_number(call(student, "conv_output_size", n, k, stride=s, padding=p), what)
         expected = _size(n, k, s, p)
         if got == expected:
             continue
@@ -46,9 +50,9 @@ def test_output_size_table(student, kit):
 
 
 @grade("conv_output_size_test", weight=1)
-def test_output_size_is_int(student, kit):
+def test_output_size_is_int(student):
     for n, k, s, p in [(10, 4, 3, 1), (8, 2, 2, 0)]:
-        got = kit.call(student, "conv_output_size", n, k, stride=s, padding=p)
+        got = call(student, "conv_output_size", n, k, stride=s, padding=p)
         if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
             fail(f"conv_output_size({n}, {k}, stride={s}, padding={p}): bir tam sayı (int) döndürmeli, ama "
                  f"{type(got).__name__} türünde {got!r} geldi. `/` yerine `//` kullanın; şekiller tam sayı olmalı.")
@@ -64,10 +68,10 @@ def _randn(gen, *shape):
     return torch.randn(*shape, generator=gen, dtype=torch.float64)
 
 
-def _check_conv(student, kit, x, w, b, stride, padding):
+def _check_conv(student, x, w, b, stride, padding):
     what = f"conv2d(x{tuple(x.shape)}, w{tuple(w.shape)}, {'b' if b is not None else 'None'}, stride={stride}, " \
            f"padding={padding})"
-    got = kit.call(student, "conv2d", x, w, b, stride=stride, padding=padding)
+    got = call(student, "conv2d", x, w, b, stride=stride, padding=padding)
     expected = F.conv2d(x, w, b, stride=stride, padding=padding)
     expect_tensor(got, what)
     if tuple(got.shape) != tuple(expected.shape):
@@ -77,12 +81,12 @@ def _check_conv(student, kit, x, w, b, stride, padding):
     if got.dtype != x.dtype:
         fail(f"{what}: sonuç girdiyle aynı veri türünde (float64) olmalıydı, ama {str(got.dtype)[6:]} geldi. Yeni "
              "tensörleri `dtype=x.dtype` ile oluşturun.")
-    if kit.close(got, expected):
+    if close(got, expected):
         return
-    if kit.close(got, F.conv2d(x, w.flip(-1, -2), b, stride=stride, padding=padding)):
+    if close(got, F.conv2d(x, w.flip(-1, -2), b, stride=stride, padding=padding)):
         fail(f"{what}: sonuç, çekirdek ters çevrilerek (flip) hesaplanmış gibi. PyTorch çapraz korelasyon hesaplar: "
              "out[i, j] = Σ x[i·s + u, j·s + v] · w[u, v]; çekirdeği çevirmeyin.")
-    if b is not None and kit.close(got, F.conv2d(x, w, None, stride=stride, padding=padding)):
+    if b is not None and close(got, F.conv2d(x, w, None, stride=stride, padding=padding)):
         fail(f"{what}: sapma (bias) eklenmemiş: her filtrenin çıktısına b[f] ekleyin (b.reshape(1, -1, 1, 1)).")
     expect_close(got, expected, what=what, hint="Her çıktı konumu, dolgulu girdinin (i·s, j·s) köşesinden başlayan "
                                                 "k_h×k_w penceresinin bütün kanallarıyla w[f]'nin çarpımlarının "
@@ -90,30 +94,30 @@ def _check_conv(student, kit, x, w, b, stride, padding):
 
 
 @grade("conv2d_test", weight=2)
-def test_conv2d_matches_torch(student, kit):
+def test_conv2d_matches_torch(student):
     g = torch.Generator().manual_seed(31)
-    _check_conv(student, kit, _randn(g, 2, 3, 7, 6), _randn(g, 4, 3, 3, 2), _randn(g, 4), 1, 0)
-    _check_conv(student, kit, _randn(g, 1, 1, 5, 5), _randn(g, 2, 1, 2, 3), None, 1, 0)
-    _check_conv(student, kit, _randn(g, 3, 2, 4, 4), _randn(g, 5, 2, 1, 1), _randn(g, 5), 1, 0)
+    _check_conv(student, _randn(g, 2, 3, 7, 6), _randn(g, 4, 3, 3, 2), _randn(g, 4), 1, 0)
+    _check_conv(student, _randn(g, 1, 1, 5, 5), _randn(g, 2, 1, 2, 3), None, 1, 0)
+    _check_conv(student, _randn(g, 3, 2, 4, 4), _randn(g, 5, 2, 1, 1), _randn(g, 5), 1, 0)
 
 
 @grade("conv2d_test", weight=2)
-def test_conv2d_stride_and_padding(student, kit):
+def test_conv2d_stride_and_padding(student):
     g = torch.Generator().manual_seed(32)
     x = _randn(g, 2, 2, 9, 8)
     w = _randn(g, 3, 2, 3, 3)
     b = _randn(g, 3)
     for stride, padding in [(2, 1), (3, 2), (2, 0), (1, 2)]:
-        _check_conv(student, kit, x, w, b, stride, padding)
-    _check_conv(student, kit, x, _randn(g, 2, 2, 4, 2), None, 3, 1)
+        _check_conv(student, x, w, b, stride, padding)
+    _check_conv(student, x, _randn(g, 2, 2, 4, 2), None, 3, 1)
 
 
 @grade("conv2d_test", weight=1)
-def test_conv2d_does_not_call_torch_convolution(student, kit):
+def test_conv2d_does_not_call_torch_convolution(student):
     g = torch.Generator().manual_seed(33)
     # Not calling F.conv2d earns nothing unless the result is right.
-    _check_conv(student, kit, _randn(g, 1, 2, 6, 6), _randn(g, 3, 2, 3, 3), _randn(g, 3), 1, 1)
-    counts = kit.op_counts(student, "conv2d", _randn(g, 1, 2, 6, 6), _randn(g, 3, 2, 3, 3), _randn(g, 3),
+    _check_conv(student, _randn(g, 1, 2, 6, 6), _randn(g, 3, 2, 3, 3), _randn(g, 3), 1, 1)
+    counts = op_counts(student, "conv2d", _randn(g, 1, 2, 6, 6), _randn(g, 3, 2, 3, 3), _randn(g, 3),
                            stride=1, padding=1)
     if counts.get("conv", 0):
         fail("conv2d, PyTorch'un hazır evrişimini (F.conv2d / torch.conv2d / nn.Conv2d) çağırıyor: bu alıştırmada "
@@ -121,26 +125,26 @@ def test_conv2d_does_not_call_torch_convolution(student, kit):
 
 
 @grade("conv2d_test", weight=1)
-def test_conv2d_on_device(student, kit):
-    dev = kit.check_device()
+def test_conv2d_on_device(student):
+    dev = check_device()
     g = torch.Generator().manual_seed(34)
     x, w, b = _randn(g, 2, 3, 7, 6), _randn(g, 4, 3, 3, 3), _randn(g, 4)
-    handles = [kit.to_worker(student, t, dev) for t in (x, w, b)]
+    handles = [to_worker(student, t, dev) for t in (x, w, b)]
     try:
-        out = kit.run_on_device(student, "conv2d", *handles, stride=2, padding=1, device=dev, device_arg=None,
+        out = run_on_device(student, "conv2d", *handles, stride=2, padding=1, device=dev, device_arg=None,
                                 keep=True, what="conv2d")
-    except kit.DeviceSimulationUnsupported:
-        return  # an op the simulation cannot run: not the student's fault
+    except DeviceSimulationUnsupported as gap:
+        not_simulated(gap)
     except CheckFailed as exc:
         fail(str(exc) + NEW_TENSORS)
     info = student.describe(out)
     if "tensor" not in info:
         fail(f"conv2d: bir tensör döndürmeliydi, ama {info.get('type')} geldi.")
     if torch.device(info["tensor"]["device"]).type != dev.type:
-        fail(f"conv2d: girdiler {kit.device_words(dev)} cihazındayken sonuç da orada olmalıydı, ama "
+        fail(f"conv2d: girdiler {device_words(dev)} cihazındayken sonuç da orada olmalıydı, ama "
              f"{info['tensor']['device']} cihazında. Yeni tensörleri `device=x.device` ile oluşturun.")
     if tuple(info["tensor"]["shape"]) != (2, 4, 4, 3):
-        fail(f"conv2d: {kit.device_words(dev)} üzerinde şekil (2, 4, 4, 3) olmalıydı, ama "
+        fail(f"conv2d: {device_words(dev)} üzerinde şekil (2, 4, 4, 3) olmalıydı, ama "
              f"{tuple(info['tensor']['shape'])} geldi.")
 
 
@@ -150,44 +154,44 @@ POOL_CASES = [(2, None), (3, 2), (3, 1), (2, 1), (4, None)]
 POOLS = {"max_pool2d": F.max_pool2d, "avg_pool2d": F.avg_pool2d}
 
 
-def _check_pool(student, kit, name):
+def _check_pool(student, name):
     g = torch.Generator().manual_seed(41)
     x = _randn(g, 2, 3, 7, 8)
     for k, s in POOL_CASES:
         what = f"{name}(x{tuple(x.shape)}, kernel_size={k}, stride={s})"
-        got = kit.call(student, name, x, k, stride=s)
+        got = call(student, name, x, k, stride=s)
         expected = POOLS[name](x, k, s)
         expect_tensor(got, what)
         if tuple(got.shape) != tuple(expected.shape):
             extra = " stride=None iken adım kernel_size'a eşit olmalı." if s is None else ""
             fail(f"{what}: şekil {tuple(expected.shape)} olmalıydı, ama {tuple(got.shape)} geldi. Çıktı boyutu "
                  f"conv_output_size(H, kernel_size, stride) ile bulunur.{extra}")
-        if name == "avg_pool2d" and kit.close(got, expected * k):
+        if name == "avg_pool2d" and close(got, expected * k):
             fail(f"{what}: pencerenin toplamı kernel_size ile bölünmüş; ortalama için kernel_size² öğeye bölün.")
         expect_close(got, expected, what=what, hint=f"Sonuç F.{name}(x, kernel_size, stride) ile aynı olmalı.")
 
 
 @grade("pooling_test", weight=2)
-def test_max_pool_matches_torch(student, kit):
-    _check_pool(student, kit, "max_pool2d")
+def test_max_pool_matches_torch(student):
+    _check_pool(student, "max_pool2d")
 
 
 @grade("pooling_test", weight=2)
-def test_avg_pool_matches_torch(student, kit):
-    _check_pool(student, kit, "avg_pool2d")
+def test_avg_pool_matches_torch(student):
+    _check_pool(student, "avg_pool2d")
 
 
 @grade("pooling_test", weight=2)
-def test_pooling_leaves_input_alone(student, kit):
+def test_pooling_leaves_input_alone(student):
     g = torch.Generator().manual_seed(42)
     x = _randn(g, 1, 2, 6, 6)
     for name in POOLS:
         for k, s in [(2, None), (3, 1), (1, None)]:
             what = f"{name}(x, kernel_size={k}, stride={s})"
             # Leaving the input alone earns nothing unless the result is right.
-            expect_close(kit.call(student, name, x, k, stride=s), POOLS[name](x, k, s), what=what)
+            expect_close(call(student, name, x, k, stride=s), POOLS[name](x, k, s), what=what)
             hx = student.put(x)
-            out = kit.call(student, name, hx, k, stride=s, keep=True)
+            out = call(student, name, hx, k, stride=s, keep=True)
             if not torch.equal(student.get(hx), x):
                 fail(f"{what} girdi tensörünü değiştirdi. Dilimler (x[:, :, a:b:s, ...]) girdinin görünümleridir "
                      "(view); onlara yerinde yazmak (out[...] = ..., +=, torch.maximum(..., out=...)) girdiyi bozar. "
@@ -201,23 +205,23 @@ def test_pooling_leaves_input_alone(student, kit):
 
 
 @grade("pooling_test", weight=1)
-def test_pooling_on_device(student, kit):
-    dev = kit.check_device()
+def test_pooling_on_device(student):
+    dev = check_device()
     g = torch.Generator().manual_seed(43)
-    hx = kit.to_worker(student, _randn(g, 2, 3, 7, 8), dev)
+    hx = to_worker(student, _randn(g, 2, 3, 7, 8), dev)
     for name in POOLS:
         try:
-            out = kit.run_on_device(student, name, hx, 3, stride=2, device=dev, device_arg=None, keep=True,
+            out = run_on_device(student, name, hx, 3, stride=2, device=dev, device_arg=None, keep=True,
                                     what=name)
-        except kit.DeviceSimulationUnsupported:
-            continue
+        except DeviceSimulationUnsupported as gap:
+            not_simulated(gap)
         except CheckFailed as exc:
             fail(str(exc) + NEW_TENSORS)
         info = student.describe(out).get("tensor")
         if info is None:
             fail(f"{name}: bir tensör döndürmeliydi.")
         if torch.device(info["device"]).type != dev.type:
-            fail(f"{name}: girdi {kit.device_words(dev)} üzerindeyken sonuç da orada olmalıydı, ama "
+            fail(f"{name}: girdi {device_words(dev)} üzerindeyken sonuç da orada olmalıydı, ama "
                  f"{info['device']} cihazında." + NEW_TENSORS)
         if tuple(info["shape"]) != (2, 3, 3, 3):
             fail(f"{name}(x, 3, stride=2): (2, 3, 7, 8) girdide şekil (2, 3, 3, 3) olmalıydı, ama "
@@ -227,31 +231,31 @@ def test_pooling_on_device(student, kit):
 # ---------------------------------------------------------------------------- ScratchConv2d
 
 
-def _params(kit, student, handle, what):
-    info = kit.module_info(student, handle, what)
+def _params(student, handle, what):
+    info = module_info(student, handle, what)
     return {name: tuple(shape) for name, shape, _, _ in info.get("parameters", [])}
 
 
 @grade("scratch_conv_test", weight=1)
-def test_scratch_conv_parameters(student, kit):
-    m = kit.call(student, "ScratchConv2d", 3, 5, 3, stride=2, padding=1, keep=True)
-    params = _params(kit, student, m, "ScratchConv2d(3, 5, 3, stride=2, padding=1)")
+def test_scratch_conv_parameters(student):
+    m = call(student, "ScratchConv2d", 3, 5, 3, stride=2, padding=1, keep=True)
+    params = _params(student, m, "ScratchConv2d(3, 5, 3, stride=2, padding=1)")
     if not params:
         fail("ScratchConv2d'nin hiç parametresi yok: ağırlık ve sapmayı `nn.Parameter(...)` olarak atayın; düz "
              "tensör öznitelikleri parameters()'da görünmez, eğitilmez ve model.to(device) ile taşınmaz.")
     if params != {"weight": (5, 3, 3, 3), "bias": (5,)}:
         fail(f"ScratchConv2d(3, 5, 3): parametreler {{'weight': (5, 3, 3, 3), 'bias': (5,)}} olmalıydı, ama "
              f"{params} geldi.")
-    m2 = kit.call(student, "ScratchConv2d", 3, 5, 3, bias=False, keep=True)
-    params2 = _params(kit, student, m2, "ScratchConv2d(3, 5, 3, bias=False)")
+    m2 = call(student, "ScratchConv2d", 3, 5, 3, bias=False, keep=True)
+    params2 = _params(student, m2, "ScratchConv2d(3, 5, 3, bias=False)")
     if params2 != {"weight": (5, 3, 3, 3)} or student.get(m2, "bias") is not None:
         fail(f"ScratchConv2d(3, 5, 3, bias=False): yalnız `weight` parametresi olmalı ve `self.bias` None olmalı; "
              f"parametreler: {params2}.")
 
 
 @grade("scratch_conv_test", weight=1)
-def test_scratch_conv_initialisation(student, kit):
-    m = kit.call(student, "ScratchConv2d", 8, 16, 3, keep=True)
+def test_scratch_conv_initialisation(student):
+    m = call(student, "ScratchConv2d", 8, 16, 3, keep=True)
     bound = 1 / math.sqrt(8 * 3 * 3)
     for name, size in (("weight", 16 * 8 * 9), ("bias", 16)):
         value = student.get(m, name)
@@ -270,21 +274,21 @@ def test_scratch_conv_initialisation(student, kit):
 
 
 @grade("scratch_conv_test", weight=2)
-def test_scratch_conv_forward(student, kit):
+def test_scratch_conv_forward(student):
     g = torch.Generator().manual_seed(51)
     for args, kwargs, x_shape in [((2, 3, 3), {"stride": 2, "padding": 1}, (2, 2, 7, 7)),
                                   ((3, 2, 2), {"padding": 2, "bias": False}, (1, 3, 5, 6))]:
         what = "ScratchConv2d(" + ", ".join([*map(str, args), *(f"{k}={v}" for k, v in kwargs.items())]) + ")"
-        m = kit.call(student, "ScratchConv2d", *args, keep=True, **kwargs)
-        kit.module_info(student, m, what)
-        kit.call_method(student, m, "double")
+        m = call(student, "ScratchConv2d", *args, keep=True, **kwargs)
+        module_info(student, m, what)
+        call_method(student, m, "double")
         w = _randn(g, args[1], args[0], args[2], args[2])
         b = _randn(g, args[1]) if kwargs.get("bias", True) else None
-        kit.call_method(student, m, "weight.data.copy_", w)
+        call_method(student, m, "weight.data.copy_", w)
         if b is not None:
-            kit.call_method(student, m, "bias.data.copy_", b)
+            call_method(student, m, "bias.data.copy_", b)
         x = _randn(g, *x_shape)
-        got = kit.call(student, m, x, what=f"{what}(x)")
+        got = call(student, m, x, what=f"{what}(x)")
         stride, padding = kwargs.get("stride", 1), kwargs.get("padding", 0)
         expected = F.conv2d(x, w, b, stride=stride, padding=padding)
         expect_tensor(got, f"{what}(x)")
@@ -297,16 +301,14 @@ def test_scratch_conv_forward(student, kit):
 
 
 @grade("scratch_conv_test", weight=2)
-def test_scratch_conv_on_device(student, kit):
-    dev = kit.check_device()
-    m = kit.call(student, "ScratchConv2d", 3, 4, 3, padding=1, keep=True)
-    kit.module_info(student, m, "ScratchConv2d(3, 4, 3, padding=1)")
-    kit.call_method(student, m, "to", dev)
+def test_scratch_conv_on_device(student):
+    dev = check_device()
+    m = call(student, "ScratchConv2d", 3, 4, 3, padding=1, keep=True)
+    module_info(student, m, "ScratchConv2d(3, 4, 3, padding=1)")
+    call_method(student, m, "to", dev)
     g = torch.Generator().manual_seed(52)
-    hx = kit.to_worker(student, torch.randn(2, 3, 6, 6, generator=g), dev)
-    out = kit.forward_backward_on_device(student, m, hx, dev, "ScratchConv2d (model.to(device) sonrası ileri geçiş)")
-    if out is None:
-        return
+    hx = to_worker(student, torch.randn(2, 3, 6, 6, generator=g), dev)
+    out = forward_backward_on_device(student, m, hx, dev, "ScratchConv2d (model.to(device) sonrası ileri geçiş)")
     info = student.describe(out).get("tensor")
     if info is None or torch.device(info["device"]).type != dev.type or tuple(info["shape"]) != (2, 4, 6, 6):
         fail("ScratchConv2d: model ve girdi aynı cihazdayken çıktı da orada ve (2, 4, 6, 6) şeklinde olmalıydı.")

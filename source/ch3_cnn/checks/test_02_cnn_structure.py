@@ -3,6 +3,10 @@ import numpy as np
 import torch
 
 from autograder.checks import expect_close, expect_tensor, fail, grade
+from autograder.checks import call, call_method
+from autograder.checks.objects import (fill_by_shape, module_info, n_params, op_counts, param_shapes, reference_sequential,
+                                       to_worker, worker_sequential)
+from autograder.device import check_device, device_words, forward_backward_on_device
 
 # ---------------------------------------------------------------------------- layer_summary
 
@@ -22,8 +26,13 @@ NORMED = ([("Conv2d", (3, 32, 3), {"stride": 2, "padding": 1, "bias": False}), (
            ("Linear", (64, 10), {})], (5, 3, 32, 32))
 
 
-def _truth(kit, spec, input_shape):
-    model = kit.local_sequential(spec)
+def _layers(spec):
+    """(name, args, kwargs) items of the specs below as the library's layers: (name, *args, kwargs)."""
+    return [(name, *args, kwargs) for name, args, kwargs in spec]
+
+
+def _truth(spec, input_shape):
+    model = reference_sequential(_layers(spec), dtype=None)
     x = torch.zeros(input_shape)
     rows = []
     with torch.no_grad():
@@ -50,10 +59,10 @@ def _layer_hint(spec_item, got_shape, want_shape):
     return ""
 
 
-def _check_summary(student, kit, spec, input_shape, label):
-    truth = _truth(kit, spec, input_shape)
-    model = kit.build_sequential(student, spec)
-    rows = kit.call(student, "layer_summary", model, input_shape)
+def _check_summary(student, spec, input_shape, label):
+    truth = _truth(spec, input_shape)
+    model = worker_sequential(student, _layers(spec))
+    rows = call(student, "layer_summary", model, input_shape)
     what = f"layer_summary ({label}, girdi {input_shape})"
     if not isinstance(rows, (list, tuple)):
         fail(f"{what}: bir liste döndürmeliydi, ama {type(rows).__name__} geldi.")
@@ -75,32 +84,32 @@ def _check_summary(student, kit, spec, input_shape, label):
                  + _layer_hint(item, got_shape, shape))
         if isinstance(got_n, bool) or not isinstance(got_n, (int, np.integer)) or int(got_n) != n_par:
             hint = ""
-            if isinstance(got_n, (int, np.integer)) and int(got_n) == len(list(kit.local_sequential([item])[0].parameters())):
+            if isinstance(got_n, (int, np.integer)) and int(got_n) == len(list(reference_sequential(_layers([item]), dtype=None)[0].parameters())):
                 hint = " Parametre tensörlerinin sayısı değil, öge sayılarının toplamı isteniyor: sum(p.numel() ...)."
             fail(f"{where}: parametre sayısı {n_par} olmalıydı, ama {got_n!r} geldi.{hint}")
 
 
 @grade("layer_summary_test", weight=2)
-def test_summary_lenet(student, kit):
-    _check_summary(student, kit, *LENET, "LeNet benzeri ağ")
+def test_summary_lenet(student):
+    _check_summary(student, *LENET, "LeNet benzeri ağ")
 
 
 @grade("layer_summary_test", weight=2)
-def test_summary_strides_padding_dilation(student, kit):
-    _check_summary(student, kit, *STRIDES, "adım, dolgu, genişleme ve demet boyutlu katmanlar")
+def test_summary_strides_padding_dilation(student):
+    _check_summary(student, *STRIDES, "adım, dolgu, genişleme ve demet boyutlu katmanlar")
 
 
 @grade("layer_summary_test", weight=1)
-def test_summary_normalisation_and_pooling(student, kit):
-    _check_summary(student, kit, *NORMED, "BatchNorm, Dropout ve uyarlanır havuzlama")
+def test_summary_normalisation_and_pooling(student):
+    _check_summary(student, *NORMED, "BatchNorm, Dropout ve uyarlanır havuzlama")
 
 
 @grade("layer_summary_test", weight=1)
-def test_summary_does_not_run_layers(student, kit):
-    _check_summary(student, kit, *LENET, "LeNet")  # not running the layers earns nothing without a right summary
+def test_summary_does_not_run_layers(student):
+    _check_summary(student, *LENET, "LeNet")  # not running the layers earns nothing without a right summary
     spec, input_shape = LENET
-    model = kit.build_sequential(student, spec)
-    counts = kit.op_counts(student, "layer_summary", model, input_shape)
+    model = worker_sequential(student, _layers(spec))
+    counts = op_counts(student, "layer_summary", model, input_shape)
     ran = counts.get("conv", 0) + counts.get("matmul", 0)
     if ran:
         fail(f"layer_summary katmanları çalıştırıyor ({ran} evrişim/matris çarpımı yapıldı). Çıktı şekillerini "
@@ -111,15 +120,15 @@ def test_summary_does_not_run_layers(student, kit):
 # ---------------------------------------------------------------------------- DigitCNN
 
 
-def _digit(student, kit, *args, **kwargs):
+def _digit(student, *args, **kwargs):
     label = "DigitCNN(" + ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())]) + ")"
-    model = kit.call(student, "DigitCNN", *args, keep=True, **kwargs)
-    return model, kit.module_info(student, model, label), label
+    model = call(student, "DigitCNN", *args, keep=True, **kwargs)
+    return model, module_info(student, model, label), label
 
 
-def _forward(student, kit, model, label, x, n_classes):
+def _forward(student, model, label, x, n_classes):
     what = f"{label} ileri geçişi, girdi {tuple(x.shape)}"
-    out = kit.call(student, model, x, contexts=["no_grad"], what=what,
+    out = call(student, model, x, contexts=["no_grad"], what=what,
                    hint="n_flat (düzleştirilmiş öznitelik sayısı) image_size'a göre hesaplanmalı, sabit "
                         "yazılmamalı." if x.shape[-1] != 8 else "")
     expect_tensor(out, what)
@@ -129,50 +138,50 @@ def _forward(student, kit, model, label, x, n_classes):
 
 
 @grade("digit_cnn_test", weight=2)
-def test_digit_cnn_outputs_logits(student, kit):
+def test_digit_cnn_outputs_logits(student):
     g = torch.Generator().manual_seed(61)
-    model, _, label = _digit(student, kit)
-    out = _forward(student, kit, model, label, torch.randn(6, 1, 8, 8, generator=g), 10).double()
+    model, _, label = _digit(student)
+    out = _forward(student, model, label, torch.randn(6, 1, 8, 8, generator=g), 10).double()
     if torch.allclose(out.sum(dim=1), torch.ones(6, dtype=torch.float64), atol=1e-5) and (out >= 0).all():
         fail(f"{label}: çıktılar olasılık gibi (her satırın toplamı 1): softmax uygulanmış. forward logit "
              "döndürmeli; softmax'ı nn.CrossEntropyLoss kendisi uygular.")
-    model, _, label = _digit(student, kit, in_channels=1, num_classes=10, image_size=8)
-    _forward(student, kit, model, label, torch.randn(2, 1, 8, 8, generator=g), 10)
+    model, _, label = _digit(student, in_channels=1, num_classes=10, image_size=8)
+    _forward(student, model, label, torch.randn(2, 1, 8, 8, generator=g), 10)
 
 
 @grade("digit_cnn_test", weight=2)
-def test_digit_cnn_follows_input_size(student, kit):
+def test_digit_cnn_follows_input_size(student):
     g = torch.Generator().manual_seed(62)
     for kwargs, x_shape in [({"in_channels": 3, "num_classes": 7, "image_size": 28}, (2, 3, 28, 28)),
                             ({"in_channels": 1, "num_classes": 4, "image_size": 12}, (3, 1, 12, 12))]:
-        model, _, label = _digit(student, kit, **kwargs)
-        _forward(student, kit, model, label, torch.randn(*x_shape, generator=g), kwargs["num_classes"])
+        model, _, label = _digit(student, **kwargs)
+        _forward(student, model, label, torch.randn(*x_shape, generator=g), kwargs["num_classes"])
 
 
 @grade("digit_cnn_test", weight=1)
-def test_digit_cnn_parameters(student, kit, ref):
+def test_digit_cnn_parameters(student, ref):
     for kwargs in ({}, {"in_channels": 3, "num_classes": 7, "image_size": 28}):
-        _, info, label = _digit(student, kit, **kwargs)
+        _, info, label = _digit(student, **kwargs)
         expected = ref.DigitCNN(**kwargs)
         want = sorted(tuple(p.shape) for p in expected.parameters())
-        got = kit.param_shapes(info)
+        got = param_shapes(info)
         if got != want:
             fail(f"{label}: parametre şekilleri {want} olmalıydı, ama {got} geldi. Mimari tablodakiyle aynı olmalı "
                  "ve n_flat girdi boyutundan hesaplanmalı.")
         total = sum(p.numel() for p in expected.parameters())
-        if kit.n_params(info) != total:
-            fail(f"{label}: {total} parametre bekleniyordu, ama {kit.n_params(info)} geldi.")
+        if n_params(info) != total:
+            fail(f"{label}: {total} parametre bekleniyordu, ama {n_params(info)} geldi.")
 
 
 @grade("digit_cnn_test", weight=2)
-def test_digit_cnn_computes_the_architecture(student, kit, ref):
-    model, info, label = _digit(student, kit)
+def test_digit_cnn_computes_the_architecture(student, ref):
+    model, info, label = _digit(student)
     reference = ref.DigitCNN()
-    if kit.param_shapes(info) != sorted(tuple(p.shape) for p in reference.parameters()):
+    if param_shapes(info) != sorted(tuple(p.shape) for p in reference.parameters()):
         fail(f"{label}: parametre şekilleri mimariyle uyuşmuyor; katmanları tablodaki gibi kurun.")
-    kit.fill_by_shape(student, model, info, reference, seed=63)
+    fill_by_shape(student, model, info, reference, seed=63)
     x = torch.randn(5, 1, 8, 8, generator=torch.Generator().manual_seed(64), dtype=torch.float64)
-    got = kit.call(student, model, x, contexts=["no_grad"], what=f"{label}(x)")
+    got = call(student, model, x, contexts=["no_grad"], what=f"{label}(x)")
     with torch.no_grad():
         expected = reference(x)
     expect_close(got, expected, what=f"{label}(x) (bilinen ağırlıklarla)",
@@ -181,15 +190,13 @@ def test_digit_cnn_computes_the_architecture(student, kit, ref):
 
 
 @grade("digit_cnn_test", weight=1)
-def test_digit_cnn_on_device(student, kit):
-    dev = kit.check_device()
-    model, _, label = _digit(student, kit, in_channels=2, num_classes=5, image_size=16)
-    kit.call_method(student, model, "to", dev)
-    hx = kit.to_worker(student, torch.randn(3, 2, 16, 16, generator=torch.Generator().manual_seed(65)), dev)
-    out = kit.forward_backward_on_device(student, model, hx, dev, f"{label} (model.to(device) sonrası ileri geçiş)",
+def test_digit_cnn_on_device(student):
+    dev = check_device()
+    model, _, label = _digit(student, in_channels=2, num_classes=5, image_size=16)
+    call_method(student, model, "to", dev)
+    hx = to_worker(student, torch.randn(3, 2, 16, 16, generator=torch.Generator().manual_seed(65)), dev)
+    out = forward_backward_on_device(student, model, hx, dev, f"{label} (model.to(device) sonrası ileri geçiş)",
                                          hint="n_flat image_size'a göre hesaplanmalı.")
-    if out is None:
-        return
     info = student.describe(out).get("tensor")
     if info is None or torch.device(info["device"]).type != dev.type or tuple(info["shape"]) != (3, 5):
-        fail(f"{label}: {kit.device_words(dev)} üzerinde (3, 5) şekilli logitler bekleniyordu.")
+        fail(f"{label}: {device_words(dev)} üzerinde (3, 5) şekilli logitler bekleniyordu.")

@@ -11,7 +11,11 @@ import numpy as np
 import torch
 
 from autograder.checks import expect_close, expect_tensor, fail, grade
+from autograder.device import not_simulated
 from autograder.device import expect_no_hardcoded_device, expect_on_device, expect_ops_on_device, run_counting_ops
+from autograder.checks import call, call_method
+from autograder.checks.objects import fetch_state, module_info
+from autograder.device import DeviceSimulationUnsupported, check_device, run_on_device
 
 GATE = {"epochs": 10, "lr": 3e-3, "batch_size": 32}
 MIN_ACCURACY = 0.95
@@ -26,8 +30,8 @@ def _standardise(x, mean_of, ddof):
     return (x - mean) / std
 
 
-def _normalize(student, kit, X_train, X_test, what):
-    out = kit.call(student, "normalize_splits", X_train, X_test)
+def _normalize(student, X_train, X_test, what):
+    out = call(student, "normalize_splits", X_train, X_test)
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         fail(f"{what}: (X_train_norm, X_test_norm) çifti döndürülmeliydi, ama {type(out).__name__} geldi.")
     for part, x in zip(out, (X_train, X_test)):
@@ -44,12 +48,12 @@ def _matches(got, x, stats_of):
 
 
 @grade("normalize_test", weight=2)
-def test_normalize_uses_training_statistics(student, kit):
+def test_normalize_uses_training_statistics(student):
     g = torch.Generator().manual_seed(71)
     X_train = torch.randn(30, 1, 4, 4, generator=g, dtype=torch.float64) * 2 + 5
     X_test = torch.randn(12, 1, 4, 4, generator=g, dtype=torch.float64) * 7 - 1
     what = "normalize_splits(X_train, X_test)"
-    tr, te = _normalize(student, kit, X_train, X_test, what)
+    tr, te = _normalize(student, X_train, X_test, what)
     if not _matches(tr, X_train, X_train):
         fail(f"{what}: X_train kendi kanal ortalaması ve standart sapmasıyla standartlaştırılmalı: "
              "(X_train - mean) / std, mean ve std dim=(0, 2, 3) boyunca.")
@@ -66,31 +70,31 @@ def test_normalize_uses_training_statistics(student, kit):
 
 
 @grade("normalize_test", weight=1)
-def test_normalize_per_channel(student, kit):
+def test_normalize_per_channel(student):
     g = torch.Generator().manual_seed(72)
     scale = torch.tensor([1.0, 10.0, 100.0], dtype=torch.float64).reshape(1, 3, 1, 1)
     shift = torch.tensor([0.0, -20.0, 300.0], dtype=torch.float64).reshape(1, 3, 1, 1)
     X_train = torch.randn(20, 3, 5, 5, generator=g, dtype=torch.float64) * scale + shift
     X_test = torch.randn(7, 3, 5, 5, generator=g, dtype=torch.float64) * scale + shift
     what = "normalize_splits (3 kanallı görüntüler)"
-    tr, te = _normalize(student, kit, X_train, X_test, what)
+    tr, te = _normalize(student, X_train, X_test, what)
     if not (_matches(tr, X_train, X_train) and _matches(te, X_test, X_train)):
         fail(f"{what}: her kanal kendi ortalaması ve standart sapmasıyla ayrı ayrı normalleştirilmeli "
              "(dim=(0, 2, 3), keepdim=True); bütün tensörün tek bir ortalaması değil.")
 
 
 @grade("normalize_test", weight=1)
-def test_normalize_leaves_inputs_alone(student, kit):
+def test_normalize_leaves_inputs_alone(student):
     g = torch.Generator().manual_seed(73)
     X_train = torch.randn(10, 1, 3, 3, generator=g) * 3 + 2
     X_test = torch.randn(4, 1, 3, 3, generator=g) * 3 + 2
     # Leaving the inputs alone earns nothing unless the result is right (checked in float64).
-    tr, te = _normalize(student, kit, X_train.double(), X_test.double(), "normalize_splits(X_train, X_test)")
+    tr, te = _normalize(student, X_train.double(), X_test.double(), "normalize_splits(X_train, X_test)")
     if not (_matches(tr, X_train.double(), X_train.double()) and _matches(te, X_test.double(), X_train.double())):
         fail("normalize_splits(X_train, X_test): X_train ve X_test, X_train'in kanal ortalaması ve standart "
              "sapmasıyla normalleştirilmeli.")
     h_train, h_test = student.put(X_train), student.put(X_test)
-    kit.call(student, "normalize_splits", h_train, h_test)
+    call(student, "normalize_splits", h_train, h_test)
     if not (torch.equal(student.get(h_train), X_train) and torch.equal(student.get(h_test), X_test)):
         fail("normalize_splits verilen tensörleri değiştirdi: yerinde işlemler (-=, /=, sub_, div_) yerine yeni "
              "tensörler üretin: (X - mean) / std.")
@@ -99,9 +103,9 @@ def test_normalize_leaves_inputs_alone(student, kit):
 # ---------------------------------------------------------------------------- train
 
 
-def _fresh_model(student, kit):
-    model = kit.call(student, "make_digit_model", keep=True)
-    kit.module_info(student, model, "make_digit_model()")
+def _fresh_model(student):
+    model = call(student, "make_digit_model", keep=True)
+    module_info(student, model, "make_digit_model()")
     return model
 
 
@@ -116,13 +120,13 @@ def _history(value, epochs, what):
 
 
 @grade("train_test", weight=3)
-def test_train_reaches_test_accuracy(student, kit, ref, digits):
+def test_train_reaches_test_accuracy(student, ref, digits):
     X_train, y_train, X_test, y_test = digits
-    model = _fresh_model(student, kit)
+    model = _fresh_model(student)
     what = "train(model, X_train, y_train, epochs=10, lr=3e-3, batch_size=32)"
-    kit.call(student, "train", model, X_train, y_train, device="cpu", **GATE)
+    call(student, "train", model, X_train, y_train, device="cpu", **GATE)
     reference = ref.make_digit_model()
-    reference.load_state_dict(kit.fetch_state(student, model, reference.state_dict().keys()))
+    reference.load_state_dict(fetch_state(student, model, reference.state_dict().keys()))
     reference.eval()
     with torch.no_grad():
         accuracy = (reference(X_test).argmax(dim=1) == y_test).double().mean().item()
@@ -133,11 +137,11 @@ def test_train_reaches_test_accuracy(student, kit, ref, digits):
 
 
 @grade("train_test", weight=1)
-def test_train_returns_mean_epoch_losses(student, kit, digits):
+def test_train_returns_mean_epoch_losses(student, digits):
     X_train, y_train, _, _ = digits
-    model = _fresh_model(student, kit)
+    model = _fresh_model(student)
     what = "train(model, X[:200], y[:200], epochs=3, lr=3e-3, batch_size=32)"
-    history = _history(kit.call(student, "train", model, X_train[:200], y_train[:200], epochs=3, lr=3e-3,
+    history = _history(call(student, "train", model, X_train[:200], y_train[:200], epochs=3, lr=3e-3,
                                 batch_size=32, device="cpu"), 3, what)
     if not 0.3 < history[0] < 5.0:
         fail(f"{what}: ilk dönemin ortalama kaybı {history[0]:.4g}; 10 sınıfta başlangıçta ~2.3 civarında olmalı. "
@@ -148,11 +152,11 @@ def test_train_returns_mean_epoch_losses(student, kit, digits):
 
 
 @grade("train_test", weight=1)
-def test_train_switches_to_training_mode(student, kit, digits):
+def test_train_switches_to_training_mode(student, digits):
     X_train, y_train, _, _ = digits
-    model = _fresh_model(student, kit)
-    kit.call_method(student, model, "eval")
-    kit.call(student, "train", model, X_train[:64], y_train[:64], epochs=1, lr=1e-3, batch_size=32, device="cpu")
+    model = _fresh_model(student)
+    call_method(student, model, "eval")
+    call(student, "train", model, X_train[:64], y_train[:64], epochs=1, lr=1e-3, batch_size=32, device="cpu")
     running_mean = student.get(model, "1.running_mean")
     if not isinstance(running_mean, torch.Tensor) or not bool(running_mean.abs().sum() > 0):
         fail("train, model değerlendirme kipindeyken (model.eval()) çağrılınca modeli eğitim kipine almadı: toplu "
@@ -161,19 +165,17 @@ def test_train_switches_to_training_mode(student, kit, digits):
 
 
 @grade("train_test", weight=2)
-def test_train_on_device(student, kit, digits):
+def test_train_on_device(student, digits):
     """train runs on the grading device (meta simulation without a GPU) and has no hard-coded CUDA."""
     X_train, y_train, _, _ = digits
-    dev = kit.check_device()
-    model = _fresh_model(student, kit)
+    dev = check_device()
+    model = _fresh_model(student)
     expect_no_hardcoded_device(student, ["train"])
     try:
         history, counts = run_counting_ops(student, "train", model, X_train[:16], y_train[:16], epochs=1, lr=1e-3,
                                            batch_size=8, device=dev, what="train")
-    except kit.DeviceSimulationUnsupported:
-        kit.call(student, "train", _fresh_model(student, kit), X_train[:16], y_train[:16], epochs=1, lr=1e-3,
-                 batch_size=8, device="cpu")
-        return
+    except DeviceSimulationUnsupported as gap:
+        not_simulated(gap)
     _history(history, 1, f"train(..., device={dev})")
     expect_on_device(student, model, dev, what="train'den sonra model")
     expect_ops_on_device(counts, dev, what="train")
@@ -183,7 +185,7 @@ def test_train_on_device(student, kit, digits):
 # ---------------------------------------------------------------------------- predict / evaluate
 
 
-def _known_model(student, kit, ref, state):
+def _known_model(student, ref, state):
     """make_digit_model in the worker and here, with the same weights and batch-norm statistics.
 
     ``state`` (conftest's trained_digit_state) predicts well in eval mode and very differently in
@@ -192,9 +194,9 @@ def _known_model(student, kit, ref, state):
     reference = ref.make_digit_model()
     reference.load_state_dict(state)
     reference.eval()
-    model = _fresh_model(student, kit)
-    kit.call_method(student, model, "load_state_dict", dict(state))
-    kit.call_method(student, model, "train")
+    model = _fresh_model(student)
+    call_method(student, model, "load_state_dict", dict(state))
+    call_method(student, model, "train")
     return model, reference
 
 
@@ -206,12 +208,12 @@ def _expected_labels(reference, X):
 
 
 @grade("predict_test", weight=2)
-def test_predict_uses_evaluation_mode(student, kit, ref, digits, trained_digit_state):
+def test_predict_uses_evaluation_mode(student, ref, digits, trained_digit_state):
     _, _, X_test, _ = digits
     X = X_test[:300]
-    model, reference = _known_model(student, kit, ref, trained_digit_state)
+    model, reference = _known_model(student, ref, trained_digit_state)
     what = "predict(model, X, device='cpu') (300 görüntü, batch_size=256)"
-    got = kit.call(student, "predict", model, X, device="cpu")
+    got = call(student, "predict", model, X, device="cpu")
     expect_tensor(got, what)
     if tuple(got.shape) != (300,):
         fail(f"{what}: (300,) şeklinde bir etiket tensörü bekleniyordu, ama {tuple(got.shape)} geldi "
@@ -227,15 +229,15 @@ def test_predict_uses_evaluation_mode(student, kit, ref, digits, trained_digit_s
 
 
 @grade("predict_test", weight=1)
-def test_evaluate_returns_accuracy(student, kit, ref, digits, trained_digit_state):
+def test_evaluate_returns_accuracy(student, ref, digits, trained_digit_state):
     _, _, X_test, _ = digits
     X = X_test[:120]
-    model, reference = _known_model(student, kit, ref, trained_digit_state)
+    model, reference = _known_model(student, ref, trained_digit_state)
     expected, _ = _expected_labels(reference, X)
     labels = expected.clone()
     labels[:30] = (labels[:30] + 1) % 10  # exactly 30 wrong on purpose: accuracy 0.75
     what = "evaluate(model, X, y, device='cpu')"
-    got = kit.call(student, "evaluate", model, X, labels, device="cpu")
+    got = call(student, "evaluate", model, X, labels, device="cpu")
     if isinstance(got, bool) or not isinstance(got, (float, np.floating)):
         fail(f"{what}: doğruluk bir Python float'ı olmalı (0 ile 1 arası), ama {type(got).__name__} türünde "
              f"{got!r} geldi. Doğru tahmin sayısını örnek sayısına bölüp .item() ile sayıya çevirin.")
@@ -244,17 +246,16 @@ def test_evaluate_returns_accuracy(student, kit, ref, digits, trained_digit_stat
 
 
 @grade("predict_test", weight=2)
-def test_predict_on_device(student, kit, digits):
+def test_predict_on_device(student, digits):
     """predict runs on the grading device, returns its labels on the CPU and has no hard-coded CUDA."""
     _, _, X_test, _ = digits
-    dev = kit.check_device()
-    model = _fresh_model(student, kit)
+    dev = check_device()
+    model = _fresh_model(student)
     expect_no_hardcoded_device(student, ["predict", "evaluate"])
     try:
-        got = kit.run_on_device(student, "predict", model, X_test[:12], device=dev, batch_size=8, what="predict")
-    except kit.DeviceSimulationUnsupported:
-        kit.call(student, "predict", _fresh_model(student, kit), X_test[:12], device="cpu")
-        return
+        got = run_on_device(student, "predict", model, X_test[:12], device=dev, batch_size=8, what="predict")
+    except DeviceSimulationUnsupported as gap:
+        not_simulated(gap)
     if not isinstance(got, torch.Tensor):
         fail(f"predict(..., device={dev}): etiketler CPU'da bir tensör olarak döndürülmeli (.cpu()), ama "
              f"{type(got).__name__} geldi (cihazdaki bir tensör .cpu() olmadan döndürülmüş olabilir).")

@@ -7,47 +7,48 @@ float64; the expected outputs come from reference modules in conftest.py.
 import torch
 
 from autograder.checks import expect_close, expect_tensor, fail, grade
+from autograder.checks import call, call_method, close
+from autograder.checks.objects import fill_by_shape, module_info, n_params, param_shapes, to_worker
+from autograder.device import check_device, device_words, forward_backward_on_device
 
 
-def _module(student, kit, fn, *args, **kwargs):
+def _module(student, fn, *args, **kwargs):
     label = f"{fn}(" + ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())]) + ")"
-    handle = kit.call(student, fn, *args, keep=True, **kwargs)
-    return handle, kit.module_info(student, handle, label), label
+    handle = call(student, fn, *args, keep=True, **kwargs)
+    return handle, module_info(student, handle, label), label
 
 
-def _shape_of(student, kit, handle, label, x, expected_shape, hint=""):
+def _shape_of(student, handle, label, x, expected_shape, hint=""):
     what = f"{label}(x), x{tuple(x.shape)}"
-    out = kit.call(student, handle, x, contexts=["no_grad"], hint=hint, what=what)
+    out = call(student, handle, x, contexts=["no_grad"], hint=hint, what=what)
     expect_tensor(out, what)
     if tuple(out.shape) != tuple(expected_shape):
         fail(f"{what}: çıktı şekli {tuple(expected_shape)} olmalıydı, ama {tuple(out.shape)} geldi. {hint}".rstrip())
     return out
 
 
-def _values(student, kit, handle, info, label, reference, x, seed, hint):
+def _values(student, handle, info, label, reference, x, seed, hint):
     want = sorted(tuple(p.shape) for p in reference.parameters())
-    if kit.param_shapes(info) != want:
-        fail(f"{label}: parametre şekilleri {want} olmalıydı, ama {kit.param_shapes(info)} geldi. Katmanları "
+    if param_shapes(info) != want:
+        fail(f"{label}: parametre şekilleri {want} olmalıydı, ama {param_shapes(info)} geldi. Katmanları "
              "tarif edildiği gibi kurun (evrişimler bias=False).")
-    kit.fill_by_shape(student, handle, info, reference, seed=seed, only_4d=True)
-    kit.call_method(student, handle, "eval")
+    fill_by_shape(student, handle, info, reference, seed=seed, only_4d=True)
+    call_method(student, handle, "eval")
     reference.eval()
-    got = kit.call(student, handle, x, contexts=["no_grad"], what=f"{label}(x)", hint=hint)
+    got = call(student, handle, x, contexts=["no_grad"], what=f"{label}(x)", hint=hint)
     with torch.no_grad():
         expected = reference(x)
     expect_close(got, expected, what=f"{label}(x) (bilinen ağırlıklarla, eval kipinde)", hint=hint)
 
 
-def _on_device(student, kit, handle, label, x_shape, out_shape):
-    dev = kit.check_device()
-    kit.call_method(student, handle, "to", dev)
-    hx = kit.to_worker(student, torch.randn(*x_shape, generator=torch.Generator().manual_seed(99)), dev)
-    out = kit.forward_backward_on_device(student, handle, hx, dev, f"{label} (model.to(device) sonrası ileri geçiş)")
-    if out is None:
-        return
+def _on_device(student, handle, label, x_shape, out_shape):
+    dev = check_device()
+    call_method(student, handle, "to", dev)
+    hx = to_worker(student, torch.randn(*x_shape, generator=torch.Generator().manual_seed(99)), dev)
+    out = forward_backward_on_device(student, handle, hx, dev, f"{label} (model.to(device) sonrası ileri geçiş)")
     info = student.describe(out).get("tensor")
     if info is None or torch.device(info["device"]).type != dev.type or tuple(info["shape"]) != tuple(out_shape):
-        fail(f"{label}: {kit.device_words(dev)} üzerinde {tuple(out_shape)} şekilli bir çıktı bekleniyordu.")
+        fail(f"{label}: {device_words(dev)} üzerinde {tuple(out_shape)} şekilli bir çıktı bekleniyordu.")
     for name, _, device, _ in student.describe(handle).get("parameters", []):
         if torch.device(device).type != dev.type:
             fail(f"{label}: model.to(device) sonrası `{name}` parametresi hâlâ {device} cihazında: katmanları "
@@ -58,32 +59,32 @@ def _on_device(student, kit, handle, label, x_shape, out_shape):
 
 
 @grade("vgg_block_test", weight=1)
-def test_vgg_block_halves_the_size(student, kit):
+def test_vgg_block_halves_the_size(student):
     g = torch.Generator().manual_seed(101)
     for args, x_shape, out_shape in [((3, 8, 2), (2, 3, 16, 12), (2, 8, 8, 6)),
                                      ((4, 4, 1), (1, 4, 7, 9), (1, 4, 3, 4))]:
-        handle, info, label = _module(student, kit, "vgg_block", *args)
+        handle, info, label = _module(student, "vgg_block", *args)
         if "Sequential" not in info.get("type", ""):
             fail(f"{label}: bir nn.Sequential döndürmeliydi, ama {info.get('type')} geldi.")
-        _shape_of(student, kit, handle, label, torch.randn(*x_shape, generator=g), out_shape,
+        _shape_of(student, handle, label, torch.randn(*x_shape, generator=g), out_shape,
                   hint="3×3 evrişimler padding=1 ile boyutu korumalı, sondaki MaxPool2d(2, 2) yarıya indirmeli.")
 
 
 @grade("vgg_block_test", weight=2)
-def test_vgg_block_values(student, kit, ref):
-    handle, info, label = _module(student, kit, "vgg_block", 3, 5, 3)
+def test_vgg_block_values(student, ref):
+    handle, info, label = _module(student, "vgg_block", 3, 5, 3)
     x = torch.randn(2, 3, 10, 8, generator=torch.Generator().manual_seed(102), dtype=torch.float64)
-    _values(student, kit, handle, info, label, ref.vgg_block(3, 5, 3), x, seed=103,
+    _values(student, handle, info, label, ref.vgg_block(3, 5, 3), x, seed=103,
             hint="Her evrişimden sonra BatchNorm2d ve ReLU gelmeli; blok tek bir MaxPool2d(2, 2) ile bitmeli.")
 
 
 @grade("vgg_block_test", weight=1)
-def test_vgg_block_parameter_count(student, kit, ref):
+def test_vgg_block_parameter_count(student, ref):
     for args in [(3, 8, 2), (16, 32, 3)]:
-        _, info, label = _module(student, kit, "vgg_block", *args)
+        _, info, label = _module(student, "vgg_block", *args)
         expected = sum(p.numel() for p in ref.vgg_block(*args).parameters())
-        if kit.n_params(info) != expected:
-            fail(f"{label}: {expected} parametre bekleniyordu, ama {kit.n_params(info)} geldi. Evrişimler "
+        if n_params(info) != expected:
+            fail(f"{label}: {expected} parametre bekleniyordu, ama {n_params(info)} geldi. Evrişimler "
                  "bias=False olmalı (BatchNorm kaydırmayı kendisi öğrenir); her evrişimden sonra bir BatchNorm2d.")
 
 
@@ -93,24 +94,24 @@ BLOCK_SHAPES = [((8, 8, 1), (2, 8, 9, 9), (2, 8, 9, 9)), ((8, 16, 2), (2, 8, 9, 
                 ((8, 8, 2), (2, 8, 9, 9), (2, 8, 5, 5)), ((4, 12, 1), (2, 4, 6, 7), (2, 12, 6, 7))]
 
 
-def _block(student, kit, in_ch, out_ch, stride):
-    return _module(student, kit, "ResidualBlock", in_ch, out_ch, stride=stride)
+def _block(student, in_ch, out_ch, stride):
+    return _module(student, "ResidualBlock", in_ch, out_ch, stride=stride)
 
 
 @grade("residual_block_test", weight=1)
-def test_residual_block_shapes(student, kit):
+def test_residual_block_shapes(student):
     g = torch.Generator().manual_seed(111)
     for args, x_shape, out_shape in BLOCK_SHAPES:
-        handle, _, label = _block(student, kit, *args)
-        _shape_of(student, kit, handle, label, torch.randn(*x_shape, generator=g), out_shape,
+        handle, _, label = _block(student, *args)
+        _shape_of(student, handle, label, torch.randn(*x_shape, generator=g), out_shape,
                   hint="Adım yalnız ilk 3×3 evrişimde (padding=1); kanal ya da adım değişince kestirme yol 1×1 bir "
                        "izdüşümle (stride=stride) girdiyi aynı şekle getirmeli.")
 
 
 @grade("residual_block_test", weight=1)
-def test_residual_block_projection_only_when_needed(student, kit):
+def test_residual_block_projection_only_when_needed(student):
     for (in_ch, out_ch, stride), _, _ in BLOCK_SHAPES:
-        _, info, label = _block(student, kit, in_ch, out_ch, stride)
+        _, info, label = _block(student, in_ch, out_ch, stride)
         one_by_one = [tuple(s) for _, s, _, _ in info.get("parameters", []) if len(s) == 4 and tuple(s[2:]) == (1, 1)]
         needed = stride != 1 or in_ch != out_ch
         if needed and one_by_one != [(out_ch, in_ch, 1, 1)]:
@@ -123,17 +124,17 @@ def test_residual_block_projection_only_when_needed(student, kit):
 
 
 @grade("residual_block_test", weight=2)
-def test_residual_block_skip_path(student, kit):
-    handle, info, label = _block(student, kit, 6, 6, 1)
-    kit.call_method(student, handle, "double")
-    kit.call_method(student, handle, "eval")
+def test_residual_block_skip_path(student):
+    handle, info, label = _block(student, 6, 6, 1)
+    call_method(student, handle, "double")
+    call_method(student, handle, "eval")
     for name, shape, _, _ in info.get("parameters", []):
         if len(shape) == 4:
-            kit.call_method(student, handle, f"{name}.data.zero_")
+            call_method(student, handle, f"{name}.data.zero_")
     x = torch.randn(2, 6, 5, 5, generator=torch.Generator().manual_seed(112), dtype=torch.float64)
-    got = kit.call(student, handle, x, contexts=["no_grad"], what=f"{label}(x)")
+    got = call(student, handle, x, contexts=["no_grad"], what=f"{label}(x)")
     expect_tensor(got, f"{label}(x)")
-    if tuple(got.shape) == tuple(x.shape) and kit.close(got, torch.zeros_like(x)):
+    if tuple(got.shape) == tuple(x.shape) and close(got, torch.zeros_like(x)):
         fail(f"{label}: evrişim ağırlıkları sıfırken (eval kipinde) blok 0 döndürdü; ReLU(x) döndürmeliydi. Kestirme "
              "yol eksik: çıktı ReLU(F(x) + x) olmalı.")
     expect_close(got, torch.relu(x), what=f"{label}(x) (evrişim ağırlıkları sıfır, eval kipi)",
@@ -142,60 +143,60 @@ def test_residual_block_skip_path(student, kit):
 
 
 @grade("residual_block_test", weight=2)
-def test_residual_block_values(student, kit, ref):
+def test_residual_block_values(student, ref):
     hint = ("Ana yol: conv1 (3×3, stride=stride, padding=1) → BN → ReLU → conv2 (3×3, stride=1, padding=1) → BN; "
             "kestirme: girdi ya da 1×1 izdüşüm (stride=stride) → BN; çıktı ReLU(ana + kestirme).")
     g = torch.Generator().manual_seed(113)
     for seed, (in_ch, out_ch, stride), x_shape in [(114, (6, 6, 1), (2, 6, 7, 7)), (115, (4, 8, 2), (2, 4, 9, 8))]:
-        handle, info, label = _block(student, kit, in_ch, out_ch, stride)
+        handle, info, label = _block(student, in_ch, out_ch, stride)
         x = torch.randn(*x_shape, generator=g, dtype=torch.float64)
-        _values(student, kit, handle, info, label, ref.ResidualBlock(in_ch, out_ch, stride), x, seed, hint)
+        _values(student, handle, info, label, ref.ResidualBlock(in_ch, out_ch, stride), x, seed, hint)
 
 
 @grade("residual_block_test", weight=1)
-def test_residual_block_on_device(student, kit):
+def test_residual_block_on_device(student):
     for args, x_shape, out_shape in [((4, 8, 2), (2, 4, 9, 9), (2, 8, 5, 5)), ((6, 6, 1), (2, 6, 5, 5), (2, 6, 5, 5))]:
-        handle, _, label = _block(student, kit, *args)
-        _on_device(student, kit, handle, label, x_shape, out_shape)
+        handle, _, label = _block(student, *args)
+        _on_device(student, handle, label, x_shape, out_shape)
 
 
 # ---------------------------------------------------------------------------- SmallResNet
 
 
 @grade("small_resnet_test", weight=2)
-def test_small_resnet_shapes(student, kit):
+def test_small_resnet_shapes(student):
     g = torch.Generator().manual_seed(121)
     for kwargs, x_shape, out_shape in [({}, (2, 1, 8, 8), (2, 10)), ({}, (1, 1, 28, 28), (1, 10)),
                                        ({"in_channels": 3, "num_classes": 5}, (2, 3, 32, 32), (2, 5))]:
-        handle, _, label = _module(student, kit, "SmallResNet", **kwargs)
-        kit.call_method(student, handle, "eval")
-        _shape_of(student, kit, handle, label, torch.randn(*x_shape, generator=g), out_shape,
+        handle, _, label = _module(student, "SmallResNet", **kwargs)
+        call_method(student, handle, "eval")
+        _shape_of(student, handle, label, torch.randn(*x_shape, generator=g), out_shape,
                   hint="Başta nn.AdaptiveAvgPool2d(1) ve nn.Flatten() kullanın ki sınıflandırıcının girdisi her "
                        "görüntü boyutunda 64 olsun.")
 
 
 @grade("small_resnet_test", weight=1)
-def test_small_resnet_parameter_count(student, kit, ref):
+def test_small_resnet_parameter_count(student, ref):
     for kwargs in ({}, {"in_channels": 3, "num_classes": 5}):
-        _, info, label = _module(student, kit, "SmallResNet", **kwargs)
+        _, info, label = _module(student, "SmallResNet", **kwargs)
         expected = sum(p.numel() for p in ref.SmallResNet(**kwargs).parameters())
-        if kit.n_params(info) != expected:
-            fail(f"{label}: {expected} parametre bekleniyordu, ama {kit.n_params(info)} geldi. Bloklar bir "
+        if n_params(info) != expected:
+            fail(f"{label}: {expected} parametre bekleniyordu, ama {n_params(info)} geldi. Bloklar bir "
                  "nn.Sequential ya da nn.ModuleList içinde olmalı (düz bir listedekiler modüle kaydedilmez); baş "
                  "AdaptiveAvgPool2d(1) → Flatten → Linear(64, num_classes).")
 
 
 @grade("small_resnet_test", weight=1)
-def test_small_resnet_on_device(student, kit):
-    handle, _, label = _module(student, kit, "SmallResNet")
-    _on_device(student, kit, handle, label, (2, 1, 8, 8), (2, 10))
+def test_small_resnet_on_device(student):
+    handle, _, label = _module(student, "SmallResNet")
+    _on_device(student, handle, label, (2, 1, 8, 8), (2, 10))
 
 
 # ---------------------------------------------------------------------------- count_parameters
 
 
-def _count(student, kit, model, label, **kwargs):
-    got = kit.call(student, "count_parameters", model, **kwargs)
+def _count(student, model, label, **kwargs):
+    got = call(student, "count_parameters", model, **kwargs)
     if isinstance(got, bool) or not isinstance(got, int):
         fail(f"count_parameters({label}): bir Python int'i döndürmeliydi, ama {type(got).__name__} türünde "
              f"{got!r} geldi. p.numel() değerlerini toplayın (sum(...) bir int verir).")
@@ -203,7 +204,7 @@ def _count(student, kit, model, label, **kwargs):
 
 
 @grade("count_parameters_test", weight=2)
-def test_count_parameters_resnet18(student, kit):
+def test_count_parameters_resnet18(student):
     import torchvision
 
     expected = sum(p.numel() for p in torchvision.models.resnet18(weights=None).parameters())
@@ -212,7 +213,7 @@ def test_count_parameters_resnet18(student, kit):
     except Exception as exc:  # noqa: BLE001 - the notebook's torchvision import was removed or replaced
         fail(f"Kontrol için torchvision.models.resnet18 kurulamadı ({exc}); defterin ilk hücresindeki "
              "`import torchvision` değiştirilmemeli.")
-    got = _count(student, kit, model, "resnet18")
+    got = _count(student, model, "resnet18")
     if got != expected:
         hint = " Parametre tensörlerinin sayısı değil, öge sayılarının (p.numel()) toplamı isteniyor." \
             if got == 62 else ""
@@ -220,7 +221,7 @@ def test_count_parameters_resnet18(student, kit):
 
 
 @grade("count_parameters_test", weight=1)
-def test_count_parameters_trainable_only(student, kit):
+def test_count_parameters_trainable_only(student):
     import torchvision
 
     local = torchvision.models.resnet18(weights=None)
@@ -231,8 +232,8 @@ def test_count_parameters_trainable_only(student, kit):
     model = student.call_method("torchvision", "models.resnet18", weights=None, keep=True)
     for name in ("conv1", "bn1", "layer1", "layer2", "layer3", "layer4"):
         student.call_method(model, f"{name}.requires_grad_", False)
-    got_all = _count(student, kit, model, "resnet18 (dondurulmuş gövde)")
-    got_trainable = _count(student, kit, model, "resnet18 (dondurulmuş gövde), trainable_only=True",
+    got_all = _count(student, model, "resnet18 (dondurulmuş gövde)")
+    got_trainable = _count(student, model, "resnet18 (dondurulmuş gövde), trainable_only=True",
                            trainable_only=True)
     if got_all != total:
         fail(f"count_parameters(model) (gövdesi dondurulmuş resnet18): {total:,} bekleniyordu, ama {got_all:,} "

@@ -9,6 +9,9 @@ from torch import nn
 
 from autograder.checks import call, close, expect_close, fail, grade, StudentCodeError
 from autograder.device import expect_on_device, run_on_device
+from autograder.checks.inputs import put_on_device
+from autograder.checks.objects import parameter_arrays, tuple_items
+from autograder.device import check_device, expect_no_hardcoded_device, expect_tensor_on_device
 
 
 def pair(value, what):
@@ -85,16 +88,16 @@ def test_rnn_forward_square_weights_and_one_step(student):
 
 
 @grade("rnn_forward_test", weight=1)
-def test_rnn_forward_stays_on_device(student, device_kit):
+def test_rnn_forward_stays_on_device(student):
     g = torch.Generator().manual_seed(4)
     x = torch.randn(3, 2, 4, generator=g, dtype=torch.float64)
     h0 = torch.zeros(2, 5, dtype=torch.float64)
-    handles = device_kit.put(student, x, h0, *_params(4, 4, 5))
+    handles = [put_on_device(student, t) for t in (x, h0, *_params(4, 4, 5))]
     result = run_on_device(student, "rnn_forward", *handles, device_arg=None, keep=True, what="rnn_forward")
-    outs, h_last = device_kit.items(student, result, 2, "rnn_forward(...)")
-    device_kit.expect_tensor_here(student, outs, (3, 2, 5), "rnn_forward(...) outputs")
-    device_kit.expect_tensor_here(student, h_last, (2, 5), "rnn_forward(...) h_T")
-    device_kit.no_hardcoded_cuda(student, {"rnn_forward"})
+    outs, h_last = tuple_items(student, result, 2, "rnn_forward(...)")
+    expect_tensor_on_device(student, outs, (3, 2, 5), "rnn_forward(...) outputs")
+    expect_tensor_on_device(student, h_last, (2, 5), "rnn_forward(...) h_T")
+    expect_no_hardcoded_device(student, {"rnn_forward"})
 
 
 # ---------------------------------------------------------------------------- 2. variants
@@ -102,10 +105,10 @@ def test_rnn_forward_stays_on_device(student, device_kit):
 RNN_NAMES = ("rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0", "head.weight", "head.bias")
 
 
-def _build(student, cls, I, H, O, batch_first, params_of):
+def _build(student, cls, I, H, O, batch_first):
     what = f"{cls}({I}, {H}, {O}, batch_first={batch_first})"
     model = call(student, cls, I, H, O, batch_first=batch_first, keep=True)
-    params = params_of(student, model, what)
+    params = parameter_arrays(student, model, what)
     expected = {"rnn.weight_ih_l0": (H, I), "rnn.weight_hh_l0": (H, H), "rnn.bias_ih_l0": (H,),
                 "rnn.bias_hh_l0": (H,), "head.weight": (O, H), "head.bias": (O,)}
     shapes = {name: tuple(v.shape) for name, v in params.items()}
@@ -133,9 +136,9 @@ def _reference_forward(params, x, batch_first, h0=None):
     return y, h_n.unsqueeze(0)
 
 
-def _check_many_to_one(student, params_of, batch_first):
+def _check_many_to_one(student, batch_first):
     N, T, I, H, O = 4, 6, 3, 7, 2
-    model, params = _build(student, "ManyToOneRNN", I, H, O, batch_first, params_of)
+    model, params = _build(student, "ManyToOneRNN", I, H, O, batch_first)
     g = torch.Generator().manual_seed(5)
     x = torch.randn(N, T, I, generator=g) if batch_first else torch.randn(T, N, I, generator=g)
     layout = "(N, T, I)" if batch_first else "(T, N, I)"
@@ -152,20 +155,20 @@ def _check_many_to_one(student, params_of, batch_first):
 
 
 @grade("rnn_variants_test", weight=1)
-def test_many_to_one_batch_first(student, params_of):
-    _check_many_to_one(student, params_of, batch_first=True)
+def test_many_to_one_batch_first(student):
+    _check_many_to_one(student, batch_first=True)
 
 
 @grade("rnn_variants_test", weight=1)
-def test_many_to_one_sequence_first(student, params_of):
-    _check_many_to_one(student, params_of, batch_first=False)
+def test_many_to_one_sequence_first(student):
+    _check_many_to_one(student, batch_first=False)
 
 
 @grade("rnn_variants_test", weight=2)
-def test_many_to_many_values_and_h0(student, params_of):
+def test_many_to_many_values_and_h0(student):
     N, T, I, H, O = 3, 5, 2, 6, 4
     for batch_first in (True, False):
-        model, params = _build(student, "ManyToManyRNN", I, H, O, batch_first, params_of)
+        model, params = _build(student, "ManyToManyRNN", I, H, O, batch_first)
         g = torch.Generator().manual_seed(6)
         x = torch.randn(N, T, I, generator=g) if batch_first else torch.randn(T, N, I, generator=g)
         h0 = torch.randn(1, N, H, generator=g) * 0.5
@@ -190,22 +193,22 @@ def test_many_to_many_values_and_h0(student, params_of):
 
 
 @grade("rnn_variants_test", weight=1)
-def test_variants_run_on_device(student, device_kit):
-    dev = device_kit.device
+def test_variants_run_on_device(student):
+    dev = check_device()
     for cls, batch_first in (("ManyToOneRNN", True), ("ManyToManyRNN", True), ("ManyToManyRNN", False)):
         model = call(student, cls, 3, 5, 2, batch_first=batch_first, keep=True)
         student.call_method(model, "to", dev)
         shape = (4, 6, 3) if batch_first else (6, 4, 3)
-        (x,) = device_kit.put(student, torch.randn(*shape))
+        x = put_on_device(student, torch.randn(*shape))
         what = f"{cls}(batch_first={batch_first}).forward"
         result = run_on_device(student, model, x, device_arg=None, keep=True, contexts=["no_grad"], what=what)
         if cls == "ManyToOneRNN":
-            device_kit.expect_tensor_here(student, result, (4, 2), what)
+            expect_tensor_on_device(student, result, (4, 2), what)
         else:
-            y, h_n = device_kit.items(student, result, 2, what)
-            device_kit.expect_tensor_here(student, y, (4, 6, 2) if batch_first else (6, 4, 2), f"{what}: y")
-            device_kit.expect_tensor_here(student, h_n, (1, 4, 5), f"{what}: h_n")
-    device_kit.no_hardcoded_cuda(student, {"ManyToOneRNN", "ManyToManyRNN"})
+            y, h_n = tuple_items(student, result, 2, what)
+            expect_tensor_on_device(student, y, (4, 6, 2) if batch_first else (6, 4, 2), f"{what}: y")
+            expect_tensor_on_device(student, h_n, (1, 4, 5), f"{what}: h_n")
+    expect_no_hardcoded_device(student, {"ManyToOneRNN", "ManyToManyRNN"})
 
 
 # ---------------------------------------------------------------------------- 3. truncated BPTT
@@ -242,9 +245,9 @@ DETACH_HINT = ("Her parçadan sonra taşınan gizli durumu hesap grafiğinden ay
                "`loss.backward()` önceki parçanın grafiğinden de geçmeye çalışır.")
 
 
-def _check_tbptt(student, params_of, length, chunk_len, epochs, lr, what):
+def _check_tbptt(student, length, chunk_len, epochs, lr, what):
     model = student.call_method("nn", "RNN", 1, 1, batch_first=True, keep=True)
-    params = {n.split(".")[-1]: v for n, v in params_of(student, model, "nn.RNN(1, 1)").items()}
+    params = {n.split(".")[-1]: v for n, v in parameter_arrays(student, model, "nn.RNN(1, 1)").items()}
     series = 0.8 * np.sin(0.35 * np.arange(length))
     try:
         history = student.call("train_tbptt", model, series, chunk_len, epochs=epochs, lr=lr, device="cpu")
@@ -259,7 +262,7 @@ def _check_tbptt(student, params_of, length, chunk_len, epochs, lr, what):
         fail(f"{what}: her dönem için bir ortalama kayıp içeren {epochs} ögeli bir liste bekleniyordu.")
     if not all(isinstance(v, float) for v in history):
         fail(f"{what}: kayıplar Python float olmalı (`loss.item()`).")
-    got = {n.split(".")[-1]: v for n, v in params_of(student, model, "nn.RNN(1, 1)").items()}
+    got = {n.split(".")[-1]: v for n, v in parameter_arrays(student, model, "nn.RNN(1, 1)").items()}
     ref_hist, ref_params = _tbptt_reference(params, series, chunk_len, epochs, lr)
 
     def matches(hist, ps):
@@ -283,24 +286,23 @@ def _check_tbptt(student, params_of, length, chunk_len, epochs, lr, what):
 
 
 @grade("tbptt_test", weight=3)
-def test_tbptt_matches_reference(student, params_of):
-    _check_tbptt(student, params_of, length=41, chunk_len=8, epochs=3, lr=0.1,
+def test_tbptt_matches_reference(student):
+    _check_tbptt(student, length=41, chunk_len=8, epochs=3, lr=0.1,
                  what="train_tbptt(nn.RNN(1, 1), 41 değer, chunk_len=8, epochs=3)")
 
 
 @grade("tbptt_test", weight=1)
-def test_tbptt_uneven_last_chunk(student, params_of):
-    _check_tbptt(student, params_of, length=23, chunk_len=5, epochs=2, lr=0.2,
+def test_tbptt_uneven_last_chunk(student):
+    _check_tbptt(student, length=23, chunk_len=5, epochs=2, lr=0.2,
                  what="train_tbptt(nn.RNN(1, 1), 23 değer, chunk_len=5: son parça 2 adım)")
 
 
 @grade("tbptt_test", weight=1)
-def test_tbptt_runs_on_device(student, device_kit):
+def test_tbptt_runs_on_device(student):
     model = student.call_method("nn", "RNN", 1, 1, batch_first=True, keep=True)
     series = np.sin(0.5 * np.arange(9))
     try:
-        history = device_kit.run(student, "train_tbptt", model, series, 4, epochs=1, lr=0.1, model=model,
-                                 what="train_tbptt")
+        history = run_on_device(student, "train_tbptt", model, series, 4, epochs=1, lr=0.1, what="train_tbptt")
     except StudentCodeError as exc:
         if "backward through the graph a second time" in exc.message:
             fail(f"train_tbptt: ikinci parçada geri yayılım hata verdi. {DETACH_HINT}")
@@ -308,4 +310,4 @@ def test_tbptt_runs_on_device(student, device_kit):
     if not isinstance(history, list) or len(history) != 1:
         fail("train_tbptt: her dönem için bir kayıp içeren bir liste döndürmeli.")
     expect_on_device(student, model, what="train_tbptt içindeki model")
-    device_kit.no_hardcoded_cuda(student, {"train_tbptt"})
+    expect_no_hardcoded_device(student, {"train_tbptt"})
