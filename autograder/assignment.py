@@ -180,7 +180,8 @@ class Assignment:
         return None
 
     @classmethod
-    def load(cls, course: Course, assignment_id: str) -> "Assignment":
+    def load(cls, course: Course, assignment_id: str, skip: frozenset[str] = frozenset()) -> "Assignment":
+        """The released assignment; ``skip``: notebook file names to leave out (copies in a student's folder)."""
         folder = course.release_dir / assignment_id
         if not folder.is_dir():
             known = ", ".join(course.assignment_ids()) or "none"
@@ -188,7 +189,7 @@ class Assignment:
                               f"run `autograder release {assignment_id}`). Known assignments: {known}")
         notebooks = {}
         seen: dict[str, str] = {}
-        for path in sorted(folder.glob("*.ipynb")):
+        for path in sorted(p for p in folder.glob("*.ipynb") if p.name not in skip):
             nb = nbformat.read(path, as_version=4)
             spec = NotebookSpec(path.stem, path, nb)
             for cell in nb.cells:

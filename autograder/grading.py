@@ -17,13 +17,16 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
+import nbformat
+
 from autograder.assignment import Assignment
 from autograder.checks import fail
-from autograder.notebook import InvalidNotebook, kernel_language, match_notebooks, read_notebook, sanitize
+from autograder.notebook import (InvalidNotebook, fill_outputs, kernel_language, match_notebooks, read_notebook,
+                                 sanitize)
 from autograder.runner import CheckResult, SuiteError, run_checks
 from autograder.isolation import FreshLauncher, Isolation, Limits, TemplateLauncher, detect_isolation
 from autograder.scoring import CellScore, score_cells, total
-from autograder.session import NotebookRun, Student
+from autograder.session import NotebookRun, Student, WorkerLost, culprit_text
 from autograder.submissions import Submission
 
 # "error": the grading machine failed on this submission (not the student's doing); it must be graded again.
@@ -75,33 +78,61 @@ class NotebookResult:
     status: str  # ok | timeout | crashed | invalid | missing
     notes: list[str] = field(default_factory=list)
     cell_errors: list[CellError] = field(default_factory=list)
+    answers: dict[str, str] = field(default_factory=dict)  # written answers (markdown grade cells): grade_id -> text
+    blank: list[str] = field(default_factory=list)  # written answers left as released
 
 
 @dataclass
 class SubmissionResult:
+    """One student's automatic grade: what the checks found. Manual grades live in the nbgrader gradebook and
+    the late penalty is computed from ``late`` (see :mod:`autograder.records`)."""
+
     student_id: str
     assignment: str
     status: str
-    score: float
-    max_score: float
+    score: float  # automatic points
+    max_score: float  # automatic maximum
     notebooks: list[NotebookResult]
     cells: list[CellScore]
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     timing: dict = field(default_factory=dict)  # where the seconds went; not part of the grade record
+    late: dict | None = None  # submission time, its source, the due date and the fraction deducted (late.py)
+    # The notebooks for formgrader (name -> nbformat JSON); written to autograded/, not part of the grade record.
+    autograded: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         data = asdict(self)
         data["checks"] = [
             {"notebook": c.notebook, "grade_id": c.grade_id, "check": c.check, "points": _check_points(cell, c),
-             "max_points": _check_max(cell, c), "passed": c.passed, "skipped": c.skipped, "message": c.message}
+             "max_points": _check_max(cell, c), "passed": c.passed, "skipped": c.skipped, "message": c.message,
+             "weight": c.weight}
             for cell in self.cells for c in cell.checks
         ]
         for cell in data["cells"]:
             cell.pop("checks", None)
-        data.pop("seconds", None)  # timing is not part of the grade record
-        data.pop("timing", None)
+        for key in ("seconds", "timing", "autograded"):  # not part of the grade record
+            data.pop(key, None)
         return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "SubmissionResult":
+        """The result as :meth:`to_json` wrote it (another student's, kept when part of a class is regraded)."""
+        checks: dict[tuple[str, str], list[CheckResult]] = {}
+        for c in data.get("checks", []):
+            checks.setdefault((c["notebook"], c["grade_id"]), []).append(
+                CheckResult(c["notebook"], c["grade_id"], c["check"], float(c.get("weight", 1.0)), bool(c["passed"]),
+                            c.get("message", ""), bool(c.get("skipped", False))))
+        cells = [CellScore(c["notebook"], c["grade_id"], float(c["max_points"]),
+                           None if c.get("points") is None else float(c["points"]), bool(c["manual"]),
+                           checks.get((c["notebook"], c["grade_id"]), []))
+                 for c in data.get("cells", [])]
+        notebooks = [NotebookResult(n["name"], n.get("file"), n["status"], list(n.get("notes", [])),
+                                    [CellError(**e) for e in n.get("cell_errors", [])], dict(n.get("answers", {})),
+                                    list(n.get("blank", [])))
+                     for n in data.get("notebooks", [])]
+        return cls(data["student_id"], data["assignment"], data["status"], float(data["score"]),
+                   float(data["max_score"]), notebooks, cells, list(data.get("notes", [])), late=data.get("late"))
 
 
 def _check_max(cell: CellScore, check: CheckResult) -> float:
@@ -182,6 +213,7 @@ def _grade_submission(assignment: Assignment, submission: Submission, options: G
     chosen, match_notes = match_notebooks(assignment, submission.files)
     notes.extend(match_notes)
     runs: dict[str, NotebookRun] = {}
+    cleaned = {}
     students: dict[str, Student] = {}
     nb_results: dict[str, NotebookResult] = {}
     launcher = launcher_for(options)
@@ -205,6 +237,9 @@ def _grade_submission(assignment: Assignment, submission: Submission, options: G
             result.notes.append(f"Defterin çekirdeği (kernel) '{lang}'; Python 3 olarak notlandırıldı.")
         clean = sanitize(nb, spec)
         result.notes.extend(clean.notes)
+        result.answers = dict(clean.written)
+        result.blank = list(clean.blank)
+        cleaned[name] = clean
         run = NotebookRun(name, clean.cells, options.limits, launcher, clean.student_cells)
         runs[name] = run
         students[name] = Student(run)
@@ -222,11 +257,16 @@ def _grade_submission(assignment: Assignment, submission: Submission, options: G
         res.status = run.status
         res.cell_errors = [CellError(o.label, str((o.error or {}).get("type", "")), str((o.error or {}).get("message", ""))[:500])
                            for o in run.outcomes if not o.ok]
-        for event in run.events:
-            res.notes.append(f"{event.kind}: {event.detail}")
+        res.notes.extend(event_notes(run))
     cells = score_cells(assignment, results)
     if only is not None:
         cells = [c for c in cells if c.notebook in only]
+    autograded = {}
+    for name, run in runs.items():
+        verdicts = {c.grade_id: [check_line(chk) for chk in c.checks] for c in cells if c.notebook == name}
+        nb = cleaned[name].notebook
+        fill_outputs(nb, cleaned[name].cells, run.outcomes, verdicts)
+        autograded[name] = nbformat.writes(nb)
     score, max_score = total(cells)
     if not runs:
         status = "invalid"
@@ -239,7 +279,42 @@ def _grade_submission(assignment: Assignment, submission: Submission, options: G
     timing = {"total": round(seconds, 4), "checks": round(checks_time, 4), "cells": round(cells_time, 4),
               "overhead": round(max(seconds - checks_time - cells_time, 0.0), 4)}
     return SubmissionResult(submission.student_id, assignment.id, status, score, max_score,
-                            list(nb_results.values()), cells, notes, round(seconds, 3), timing)
+                            list(nb_results.values()), cells, notes, round(seconds, 3), timing, autograded=autograded)
+
+
+_LOST_TEXT = {"timeout": "zamanında bitmedi", "crashed": "çalışan süreci çökertti",
+              "protocol": "geçersiz bir yanıt verdi", "infrastructure": "notlandırma makinesinde bir sorunla karşılaştı"}
+
+
+def event_notes(run: NotebookRun) -> list[str]:
+    """What hung or crashed in this notebook, in Turkish, one note per cause."""
+    seen: dict[tuple, list[WorkerLost]] = {}
+    for event in run.events:
+        seen.setdefault((event.culprit, event.kind), []).append(event)
+    notes = []
+    for (culprit, kind), events in seen.items():
+        what = _LOST_TEXT.get(kind, kind)
+        detail = events[-1].detail
+        times = f" ({len(events)} kez)" if len(events) > 1 else ""
+        if culprit and culprit.startswith("function "):
+            notes.append(f"{culprit_text(culprit)} {what}{times} ({detail}); onu çağıran kontroller puan alamadı, "
+                         "diğer fonksiyonların kontrolleri defteri yeniden çalıştıran yeni bir süreçte sürdü.")
+        elif culprit:
+            label = culprit.partition(" ")[2]
+            tail = ("defter bu hücre atlanarak yeniden çalıştırıldı" if label in run.poisoned
+                    else "hücre durduruldu, sonraki hücrelerle devam edildi")
+            notes.append(f"{culprit_text(culprit)} {what}{times} ({detail}); {tail}.")
+        else:
+            notes.append(f"Kodunuzu çalıştıran süreç {what}{times} ({detail}).")
+    return notes
+
+
+def check_line(check: CheckResult) -> str:
+    """One hidden check's verdict, as the formgrader notebook shows it under the visible-check cell."""
+    name = check.check.split("::")[-1]
+    if check.skipped:
+        return f"– {name}: {check.message}"
+    return f"✔ {name}" if check.passed else f"✘ {name}: {check.message}"
 
 
 def _limit_trusted_memory(limit: int):

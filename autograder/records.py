@@ -1,24 +1,31 @@
-"""Writing grades down: grades.csv, results/<student>.json, feedback/<student>.html, the nbgrader gradebook.
+"""Writing grades down: grades.csv, results/<student>.json, feedback/<student>.html, report.html.
 
-Every file is written in a fixed order and format, so grading the same class
-twice (with any number of workers) gives byte-identical grades.csv and JSON.
+A student's row joins three things: the automatic points (``results/<student>.json``), what a grader gave in
+formgrader (manual scores, extra credit, comments: read from the nbgrader gradebook, see
+:mod:`autograder.gradebook`) and the late penalty (:mod:`autograder.late`). Every file is written in a fixed
+order and format, so grading the same class twice (with any number of workers) gives byte-identical grades.csv
+and JSON; every file is replaced atomically.
 """
 from __future__ import annotations
 
 import csv
 import html
 import json
+import os
 import re
-import warnings
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import Environment, select_autoescape
 
-from autograder import nbgrader_ready
-from autograder.assignment import Assignment, is_solution_cell, nbgrader_meta
+from autograder.assignment import Assignment, CourseError
+from autograder.gradebook import GradebookGrade as ManualGrade
 from autograder.grading import SubmissionResult
+from autograder.late import penalty, split_penalty
 
-CSV_HEADER = ["student_id", "assignment", "score", "max_score", "status"]
+CSV_HEADER = ["student_id", "assignment", "auto_score", "manual_score", "late_penalty", "score", "max_score",
+              "status"]
 
 
 def _fmt(x: float) -> str:
@@ -45,17 +52,124 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
     tmp.replace(path)  # whoever reads it meanwhile sees the old file or the new one, never half of one
 
 
-def write_grades_csv(path: Path, results: list[SubmissionResult]) -> None:
-    write_csv(path, CSV_HEADER, [[r.student_id, r.assignment, _fmt(r.score), _fmt(r.max_score), r.status]
-                                 for r in sorted(results, key=lambda r: r.student_id)])
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` at once: a reader (or a killed run) sees the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------------------------------- a student's row
+
+@dataclass
+class Row:
+    """One student's grade, everything joined: the line of grades.csv and what the feedback shows."""
+
+    result: SubmissionResult
+    points: dict[str, float | None]  # grade_id -> points counted (None: a written answer waiting for a grader)
+    manual: dict[str, ManualGrade]  # grade_id -> what the grader gave
+    comments: dict[str, str]  # answer cell grade_id -> the grader's comment
+    auto_score: float
+    manual_score: float | None  # None: written answers exist and none is graded yet
+    late_penalty: float
+    score: float
+    max_score: float
+    penalty_by_notebook: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def waiting(self) -> list[str]:
+        return [gid for gid, pts in self.points.items() if pts is None]
+
+
+def make_row(result: SubmissionResult, manual: dict[str, ManualGrade] | None = None,
+             comments: dict[str, str] | None = None) -> Row:
+    """Join a result with the gradebook's manual grades: per cell a grader's score replaces the automatic one
+    (as in nbgrader), extra credit is added, and the late penalty is computed from the points (never stored)."""
+    manual = manual or {}
+    blank = {g for nb in result.notebooks for g in nb.blank}
+    answered = {g for nb in result.notebooks for g in nb.answers}
+    points: dict[str, float | None] = {}
+    by_notebook: dict[str, float] = {}
+    auto = written = 0.0
+    has_written = graded_written = False
+    for cell in result.cells:
+        given = manual.get(cell.grade_id, ManualGrade())
+        extra = given.extra_credit or 0.0
+        if given.manual_score is not None:
+            pts = given.manual_score + extra
+        elif cell.manual:
+            pts = extra if (cell.grade_id in blank or cell.grade_id not in answered) else None
+        else:
+            pts = (cell.points or 0.0) + extra
+        points[cell.grade_id] = None if pts is None else round(pts, 4)
+        by_notebook[cell.notebook] = by_notebook.get(cell.notebook, 0.0) + (pts or 0.0)
+        if cell.manual:
+            has_written = True
+            if pts is not None:
+                graded_written = True
+                written += pts
+        else:
+            auto += pts or 0.0
+    max_score = round(sum(c.max_points for c in result.cells), 4)
+    raw = auto + written
+    late = penalty(result.late, max_score, raw)
+    return Row(result, points, manual, dict(comments or {}), round(auto, 4),
+               round(written, 4) if graded_written or not has_written else None, late, round(raw - late, 4),
+               max_score, split_penalty(late, by_notebook))
+
+
+def csv_header(assignment: Assignment) -> list[str]:
+    """grades.csv: the totals, then one column per grade cell (its points), in the notebooks' order."""
+    return CSV_HEADER + [cell.grade_id for cell in assignment.grade_cells]
+
+
+def _opt(x: float | None) -> str:
+    return "" if x is None else _fmt(x)
+
+
+def write_grades_csv(path: Path, assignment: Assignment, rows: list[Row]) -> None:
+    cells = [cell.grade_id for cell in assignment.grade_cells]
+    write_csv(path, csv_header(assignment), [
+        [row.result.student_id, row.result.assignment, _fmt(row.auto_score), _opt(row.manual_score),
+         _fmt(row.late_penalty), _fmt(row.score), _fmt(row.max_score), row.result.status,
+         *[_opt(row.points.get(gid)) for gid in cells]]
+        for row in sorted(rows, key=lambda r: r.result.student_id)])
 
 
 def write_result_json(folder: Path, result: SubmissionResult) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{result.student_id}.json"
-    path.write_text(json.dumps(result.to_json(), ensure_ascii=False, indent=1, sort_keys=True) + "\n",
-                    encoding="utf-8")
+    write_text_atomic(path, json.dumps(result.to_json(), ensure_ascii=False, indent=1, sort_keys=True) + "\n")
     return path
+
+
+def load_results(folder: Path, assignment_id: str) -> dict[str, SubmissionResult]:
+    """The results an earlier run left in ``folder`` (kept when part of a class is graded again).
+
+    Raises CourseError for a file that cannot be read or that belongs to another assignment: nothing is graded
+    over an output folder that would lose or mix grades.
+    """
+    results = {}
+    if not folder.is_dir():
+        return results
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            result = SubmissionResult.from_json(data)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CourseError(f"{path} cannot be read ({type(exc).__name__}: {exc}); move it away or grade into "
+                              "another --out folder") from None
+        if result.assignment != assignment_id:
+            raise CourseError(f"{path.parent.parent} holds grades of assignment {result.assignment!r}, not "
+                              f"{assignment_id!r}: use another --out folder")
+        results[result.student_id] = result
+    return results
 
 
 STATUS_TEXT = {
@@ -75,6 +189,8 @@ def printable(value) -> str:
     """Text safe to show in a page: control characters removed (escaping is the template's job)."""
     return _CONTROL.sub("", value) if isinstance(value, str) else value
 
+SOURCE_TEXT = {"timestamp.txt": "timestamp.txt dosyasından", "mtime": "dosyaların son değiştirilme zamanından"}
+
 FEEDBACK_TEMPLATE = """<!DOCTYPE html>
 <html lang="tr"><head><meta charset="utf-8">
 <title>{{ r.assignment }} – {{ r.student_id }}</title>
@@ -84,11 +200,20 @@ table { border-collapse: collapse; width: 100%; margin-bottom: 1.5rem; }
 td, th { border-bottom: 1px solid #ddd; padding: .35rem .5rem; text-align: left; vertical-align: top; }
 .ok { color: #176e2c; } .bad { color: #a4161a; } .skip { color: #777; }
 .note { background: #fff6d5; padding: .5rem .75rem; border-radius: .3rem; margin: .3rem 0; }
+.answer { white-space: pre-wrap; background: #f6f8fa; padding: .5rem .75rem; border-left: 3px solid #bbb; margin: .3rem 0; }
+.comment { background: #e8f1fb; padding: .4rem .75rem; border-radius: .3rem; margin: .3rem 0; }
 code { background: #f3f3f3; padding: 0 .2rem; }
 </style></head><body>
 <h1>{{ r.assignment }} — geri bildirim</h1>
-<p>Öğrenci: <b>{{ r.student_id }}</b> · Otomatik puan: <b>{{ "%.2f"|format(r.score) }} / {{ "%.2f"|format(r.max_score) }}</b>
+<p>Öğrenci: <b>{{ r.student_id }}</b> · Puan: <b>{{ "%.2f"|format(row.score) }} / {{ "%.2f"|format(row.max_score) }}</b>
  · Durum: {{ status_text[r.status] }}</p>
+<p>Otomatik puan: {{ "%.2f"|format(row.auto_score) }}
+ · Elle verilen puan: {% if row.manual_score is none %}henüz notlandırılmadı{% else %}{{ "%.2f"|format(row.manual_score) }}{% endif %}
+{% if row.late_penalty %} · Geç teslim cezası: −{{ "%.2f"|format(row.late_penalty) }}{% endif %}</p>
+{% if r.late %}<p>Teslim zamanı: {{ r.late.submitted_at|replace("T", " ")|replace("Z", " UTC") }} ({{ source_text.get(r.late.source, r.late.source) }})
+{% if r.late.due %} · Son teslim: {{ r.late.due|replace("T", " ")|replace("Z", " UTC") }}
+{% if r.late.days_late %} · {{ r.late.days_late }} gün geç teslim edildi; ceza oranı %{{ "%g"|format(r.late.fraction * 100) }} (en yüksek puan üzerinden):
+ −{{ "%.2f"|format(row.late_penalty) }} puan (ceza kazanılan puanı aşmaz){% else %} · zamanında teslim edildi{% endif %}{% endif %}</p>{% endif %}
 {% for note in r.notes %}<div class="note">{{ note }}</div>{% endfor %}
 {% for nb in r.notebooks %}
 <h2>{{ nb.name }}.ipynb <small>({{ status_text.get(nb.status, nb.status) }})</small></h2>
@@ -96,12 +221,16 @@ code { background: #f3f3f3; padding: 0 .2rem; }
 {% for err in nb.cell_errors %}<div class="note">Hücre <code>{{ err.label }}</code> çalışırken hata verdi:
  <code>{{ err.type }}: {{ err.message }}</code></div>{% endfor %}
 <table><tr><th>Soru</th><th>Puan</th><th>Kontroller</th></tr>
-{% for cell in r.cells if cell.notebook == nb.name %}
+{% for cell in r.cells if cell.notebook == nb.name %}{% set given = row.manual.get(cell.grade_id) %}
 <tr><td><code>{{ cell.grade_id }}</code></td>
-<td>{% if cell.manual %}elle notlandırılacak (en çok {{ "%.2f"|format(cell.max_points) }}){% else %}{{ "%.2f"|format(cell.points) }} / {{ "%.2f"|format(cell.max_points) }}{% endif %}</td>
-<td>{% for c in cell.checks %}<div class="{{ 'skip' if c.skipped else ('ok' if c.passed else 'bad') }}">
-{{ '–' if c.skipped else ('✔' if c.passed else '✘') }} {{ c.check.split('::')[-1] }}{% if c.message and not c.passed %}: {{ c.message }}{% endif %}</div>{% endfor %}</td></tr>
+<td>{% if row.points[cell.grade_id] is none %}elle notlandırılacak (en çok {{ "%.2f"|format(cell.max_points) }}){% else %}{{ "%.2f"|format(row.points[cell.grade_id]) }} / {{ "%.2f"|format(cell.max_points) }}{% if given and given.manual_score is not none %} (değerlendirici verdi){% endif %}{% if given and given.extra_credit %} (ek puan dahil: {{ "%.2f"|format(given.extra_credit) }}){% endif %}{% endif %}</td>
+<td>{% if cell.manual %}<div>Yazılı cevabınız:</div>{% if cell.grade_id in nb.blank or cell.grade_id not in nb.answers %}<div class="answer">(cevap verilmedi)</div>{% else %}<div class="answer">{{ nb.answers[cell.grade_id] }}</div>{% endif %}{% endif %}
+{% for c in cell.checks %}<div class="{{ 'skip' if c.skipped else ('ok' if c.passed else 'bad') }}">
+{{ '–' if c.skipped else ('✔' if c.passed else '✘') }} {{ c.check.split('::')[-1] }}{% if c.message and not c.passed %}: {{ c.message }}{% endif %}</div>{% endfor %}
+{% if cell.grade_id in row.comments %}<div class="comment">Değerlendiricinin yorumu: {{ row.comments[cell.grade_id] }}</div>{% endif %}</td></tr>
 {% endfor %}</table>
+{% for gid, text in row.comments.items() if gid in answer_cells.get(nb.name, ()) and gid not in graded_ids %}
+<div class="comment">Değerlendiricinin yorumu (<code>{{ gid }}</code>): {{ text }}</div>{% endfor %}
 {% endfor %}
 </body></html>
 """
@@ -111,79 +240,51 @@ _env = Environment(autoescape=select_autoescape(default=True, default_for_string
 _template = _env.from_string(FEEDBACK_TEMPLATE)
 
 
-def write_feedback_html(folder: Path, result: SubmissionResult) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{result.student_id}.html"
-    path.write_text(_template.render(r=result, status_text=STATUS_TEXT), encoding="utf-8")
+def write_feedback_html(folder: Path, row: Row, assignment: Assignment) -> Path:
+    path = folder / f"{row.result.student_id}.html"
+    answer_cells = {name: {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in spec.nb.cells}
+                    for name, spec in assignment.notebooks.items()}
+    write_text_atomic(path, _template.render(r=row.result, row=row, status_text=STATUS_TEXT,
+                                             source_text=SOURCE_TEXT, answer_cells=answer_cells,
+                                             graded_ids={c.grade_id for c in row.result.cells}))
     return path
 
 
-def record_gradebook(db_url: str, assignment: Assignment, results: list[SubmissionResult]) -> None:
-    """Record automatic scores in an nbgrader gradebook (for `nbgrader export` and formgrader).
-
-    The assignment's notebooks and cells are entered from the release first, as
-    nbgrader's generate_assignment would. Manual scores already given by a grader
-    are kept; written answers are flagged for manual grading.
-    """
-    nbgrader_ready()
-    from nbgrader.api import Gradebook
-
-    with warnings.catch_warnings(), Gradebook(db_url) as gb:
-        # nbgrader's own SQLAlchemy usage warns on every new submission; nothing for the user to act on.
-        warnings.simplefilter("ignore")
-        gb.update_or_create_assignment(assignment.id)
-        for name, spec in assignment.notebooks.items():
-            gb.update_or_create_notebook(name, assignment.id)
-            for cell in spec.nb.cells:
-                meta = nbgrader_meta(cell)
-                gid = meta.get("grade_id")
-                if not gid:
-                    continue
-                if meta.get("grade"):
-                    gb.update_or_create_grade_cell(gid, name, assignment.id, max_score=float(meta.get("points", 0)),
-                                                   cell_type=cell.cell_type)
-                if is_solution_cell(cell):
-                    gb.update_or_create_solution_cell(gid, name, assignment.id)
-                gb.update_or_create_source_cell(gid, name, assignment.id, cell_type=cell.cell_type,
-                                                locked=bool(meta.get("locked")), source=cell.source,
-                                                checksum=meta.get("checksum"))
-        for r in results:
-            gb.update_or_create_student(r.student_id)
-            try:
-                gb.find_submission(assignment.id, r.student_id)
-            except Exception:  # nbgrader raises MissingEntry
-                gb.add_submission(assignment.id, r.student_id)
-            for cell in r.cells:
-                grade = gb.find_grade(cell.grade_id, cell.notebook, assignment.id, r.student_id)
-                grade.auto_score = cell.points
-                grade.needs_manual_grade = cell.manual or grade.manual_score is not None
-            gb.db.commit()
-
-
-def class_summary(results: list[SubmissionResult]) -> str:
+def class_summary(rows_in: list[Row]) -> str:
     """A plain-text table for the terminal."""
-    rows = [("student", "score", "max", "status")]
-    for r in sorted(results, key=lambda r: r.student_id):
-        rows.append((r.student_id, _fmt(r.score), _fmt(r.max_score), r.status))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    rows = [("student", "score", "max", "late", "status", "waiting")]
+    for row in sorted(rows_in, key=lambda r: r.result.student_id):
+        rows.append((row.result.student_id, _fmt(row.score), _fmt(row.max_score),
+                     _fmt(row.late_penalty) if row.late_penalty else "", row.result.status, ", ".join(row.waiting)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    if not any(r[5] for r in rows[1:]):
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
-def write_class_report(path: Path, assignment: Assignment, results: list[SubmissionResult]) -> None:
-    """Per grade cell: mean score and how many students got full marks; the most common failure messages."""
+def write_class_report(path: Path, assignment: Assignment, rows: list[Row]) -> None:
+    """Per grade cell: mean score and how many students got full marks; the most common failure messages.
+
+    Written answers count once graded; the totals include manual scores and late penalties."""
+    results = [row.result for row in rows]
     lines = [f"<!DOCTYPE html><html lang='tr'><head><meta charset='utf-8'><title>{html.escape(assignment.id)}</title>"
              "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto}td,th{padding:.3rem .6rem;"
              "border-bottom:1px solid #ddd;text-align:left}</style></head><body>",
              f"<h1>{html.escape(assignment.id)} — sınıf raporu ({len(results)} öğrenci)</h1><table>",
              "<tr><th>Soru</th><th>Ortalama</th><th>Tam puan alan</th><th>En sık hata</th></tr>"]
     for cell in assignment.grade_cells:
-        if cell.manual:
-            continue
+        given = [row.points.get(cell.grade_id) for row in rows]
+        graded = [p for p in given if p is not None]
         scores = [c for r in results for c in r.cells if c.grade_id == cell.grade_id]
-        mean = sum(c.points or 0 for c in scores) / len(scores) if scores else 0.0
-        full = sum(1 for c in scores if (c.points or 0) >= c.max_points - 1e-9)
+        mean = sum(graded) / len(graded) if graded else 0.0
+        full = sum(1 for p in graded if p >= cell.points - 1e-9)
+        if cell.manual:
+            waiting = len(given) - len(graded)
+            lines.append(f"<tr><td><code>{html.escape(cell.grade_id)}</code> (yazılı)</td><td>{mean:.2f} / "
+                         f"{cell.points:.2f}</td><td>{full}</td><td>{waiting} cevap notlandırılmayı bekliyor</td></tr>")
+            continue
         messages: dict[str, int] = {}
         for c in scores:
             for chk in c.checks:
@@ -192,5 +293,10 @@ def write_class_report(path: Path, assignment: Assignment, results: list[Submiss
         common = max(messages.items(), key=lambda kv: (kv[1], kv[0]))[0] if messages else ""
         lines.append(f"<tr><td><code>{html.escape(cell.grade_id)}</code></td><td>{mean:.2f} / {cell.points:.2f}</td>"
                      f"<td>{full}</td><td>{html.escape(printable(common)[:200])}</td></tr>")
-    lines.append("</table></body></html>")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    lines.append("</table>")
+    if rows:
+        total = sum(row.score for row in rows) / len(rows)
+        late = sum(1 for row in rows if row.late_penalty)
+        lines.append(f"<p>Sınıf ortalaması: {total:.2f} / {rows[0].max_score:.2f} · geç teslim cezası alan: {late}</p>")
+    lines.append("</body></html>")
+    write_text_atomic(path, "\n".join(lines) + "\n")

@@ -19,7 +19,7 @@ import pytest
 
 from autograder.assignment import Assignment, CourseError
 from autograder.checks import CheckFailed
-from autograder.session import Student, StudentCodeError, WorkerLost, stable_seed
+from autograder.session import NotCalledAgain, Student, StudentCodeError, WorkerLost, culprit_text, stable_seed
 
 
 @dataclass
@@ -91,14 +91,20 @@ def explain_failure(exc: BaseException) -> str:
     if isinstance(exc, CheckTimedOut):
         return (f"Kontrol {exc.seconds:g} saniyede bitmedi ve durduruldu; kodunuzun döndürdüğü değer "
                 "beklenenden çok büyük ya da karmaşık olabilir.")
+    if isinstance(exc, NotCalledAgain):
+        return (f"{culprit_text(exc.culprit)} önceki kontrollerde zamanında bitmedi ya da çalışan süreci durdurdu; "
+                "bu kontrol onu yeniden çağırmadı (diğer sorular yeni bir süreçte notlandırıldı).")
     if isinstance(exc, WorkerLost):
+        who = culprit_text(exc.culprit) if exc.culprit and exc.culprit.startswith("function ") else ""
         if exc.kind == "infrastructure":
             return (f"Notlandırma makinesinde bir sorun oldu ({exc.detail}); bu sizin kodunuzdan kaynaklanmıyor, "
                     "defteriniz yeniden notlandırılacak.")
         if exc.kind == "timeout":
-            return f"Kodunuz zamanında bitmedi ({exc.detail}); sonsuz döngü ya da çok uzun bir eğitim olabilir."
+            return (f"{who or 'Kodunuz'} zamanında bitmedi ({exc.detail}); sonsuz döngü ya da çok uzun bir eğitim "
+                    "olabilir.")
         if exc.kind == "crashed":
-            return f"Kodunuzu çalıştıran süreç çöktü ({exc.detail}); bellek taşması ya da süreci sonlandıran bir çağrı olabilir."
+            return (f"{who + ' çalışırken k' if who else 'K'}odunuzu çalıştıran süreç çöktü ({exc.detail}); bellek "
+                    "taşması ya da süreci sonlandıran bir çağrı olabilir.")
         return f"Kodunuzdan gelen yanıt geçersizdi ({exc.detail})."
     if isinstance(exc, AssertionError):
         return str(exc) or "Kontrol başarısız oldu."

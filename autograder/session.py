@@ -2,12 +2,16 @@
 
 A :class:`NotebookRun` owns at most one worker at a time. If the worker dies or
 stops answering during a check, that check fails and the next check gets a
-fresh worker that runs the notebook's cells again (a bounded number of times),
-so one hostile function costs the points of the checks that call it, not the
-whole notebook.
+fresh worker that runs the notebook's cells again, so one hostile function
+costs the points of the checks that call it, not the whole notebook. A function
+that hangs or kills the worker twice is not called again: the checks that call
+it fail at once, without a timeout or a restart, and the checks of every other
+function keep a worker. Restarts are bounded by the notebook's total time and
+by :data:`MAX_RESTARTS`.
 """
 from __future__ import annotations
 
+import re
 import time
 import zlib
 from dataclasses import dataclass
@@ -33,7 +37,12 @@ TRACEBACK_KEEP = 8000
 
 START_TIMEOUT = 120.0  # importing torch on a loaded machine can take a while
 GRACE = 5.0  # the worker's own alarm fires first; this is the hard stop after it
-MAX_RESTARTS = 2
+# Each restart has its own cause (a cell skipped from then on, or a function that hung); the notebook's total
+# time bounds them too.
+MAX_RESTARTS = 6
+# How often a function may hang or kill its worker before its later checks fail without calling it: twice, so that
+# a function that hangs on one input still earns the checks of its other inputs.
+HANG_TRIES = 2
 
 
 class StudentCodeError(Exception):
@@ -67,16 +76,31 @@ class WorkerLost(Exception):
     student code ran): the submission's status is then ``error``, never the student's crash.
     """
 
-    def __init__(self, kind: str, detail: str):
+    def __init__(self, kind: str, detail: str, culprit: str | None = None):
         self.kind = kind
         self.detail = detail
+        # What was running: "cell <label>" or "function <name>" (None: a start, or a request of the grader's own).
+        self.culprit = culprit
         super().__init__(f"{kind}: {detail}")
+
+
+def culprit_text(culprit: str | None) -> str:
+    """The culprit in Turkish for feedback: "`double` fonksiyonu", "`scale` hücresi" ("" if unknown)."""
+    if not culprit:
+        return ""
+    kind, _, name = culprit.partition(" ")
+    return f"`{name}` fonksiyonu" if kind == "function" else f"`{name}` hücresi"
+
+
+class NotCalledAgain(WorkerLost):
+    """A check's call was not made: that function already hung or killed its worker :data:`HANG_TRIES` times."""
 
 
 @dataclass
 class CellToRun:
     label: str  # grade_id of the cell, or "cell N" for a cell without one
     source: str
+    index: int | None = None  # its position in the notebook that is written for formgrader (None: not there)
 
 
 @dataclass
@@ -190,6 +214,7 @@ class NotebookRun:
         self.events: list[WorkerLost] = []  # every timeout / crash seen, in order
         self.starts = 0
         self.poisoned: dict[str, str] = {}  # cells that killed or hung the worker: label -> why
+        self.hangs: dict[str, int] = {}  # functions that hung or killed the worker: name -> how often
         self.time_used = 0.0
         self.cells_time = 0.0  # time the worker spent running the notebook's cells
         self._budget_exhausted = False
@@ -245,6 +270,8 @@ class NotebookRun:
                     outcome = self._run_cell(cell)
                 self.outcomes.append(outcome)
         except WorkerLost as lost:
+            if current is not None and lost.culprit is None:
+                lost.culprit = f"cell {current.label}"
             self._record(lost)
             self.close()
             if current is not None:
@@ -262,6 +289,7 @@ class NotebookRun:
         except WorkerLost as lost:
             if lost.kind == "timeout" and self.client.dead is None:
                 # The worker interrupted the cell itself: note it and go on with the next cell.
+                lost.culprit = f"cell {cell.label}"
                 self._record(lost)
                 return CellOutcome(cell.label, False, {"type": "Timeout", "message": lost.detail, "traceback": ""})
             raise
@@ -280,7 +308,11 @@ class NotebookRun:
             self.client = None
 
     # ------------------------------------------------------------------ requests
-    def request(self, op: str, timeout: float | None = None, tensors=None, **payload):
+    def request(self, op: str, timeout: float | None = None, tensors=None, culprit: str | None = None, **payload):
+        """One request to the worker; ``culprit`` names the student's function it runs (``function <name>``)."""
+        if culprit is not None and self.hangs.get(culprit, 0) >= HANG_TRIES:
+            raise NotCalledAgain("timeout", f"{culprit} already stopped the worker {self.hangs[culprit]} times",
+                                 culprit)
         self.ensure_started()
         remaining = self._remaining()
         if remaining <= 0:
@@ -291,6 +323,9 @@ class NotebookRun:
         try:
             return self.client.request(op, timeout=timeout, tensors=tensors, **payload)
         except WorkerLost as lost:
+            if culprit is not None and lost.kind in ("timeout", "crashed", "protocol"):
+                lost.culprit = culprit
+                self.hangs[culprit] = self.hangs.get(culprit, 0) + 1
             self._record(lost)
             if self.client is not None and lost.kind == "timeout" and self.client.dead is None:
                 # Code that was stopped may have left state half-changed: start afresh next time.
@@ -298,6 +333,22 @@ class NotebookRun:
             raise
         finally:
             self.time_used += time.monotonic() - t0
+
+
+_NAME = re.compile(r"[^\w.]")
+
+
+def _culprit(obj, method: str | None = None) -> str | None:
+    """``function <name>`` for a call: a global's name, or the type and method of an object kept in the worker."""
+    if isinstance(obj, str):
+        name = obj
+    elif isinstance(obj, Handle):
+        name = str(obj.type).rsplit(".", 1)[-1]  # the worker names the type: shown, never trusted
+    else:
+        return None
+    if method:
+        name = f"{name}.{method if isinstance(method, str) else '.'.join(map(str, method))}"
+    return "function " + _NAME.sub("", name)[:80]
 
 
 class Student:
@@ -330,8 +381,8 @@ class Student:
         self._run.ensure_started()
         return list(self._run.outcomes)
 
-    def _value(self, op, *, timeout=None, tensors=None, **payload):
-        reply, reply_tensors = self._run.request(op, timeout=timeout, tensors=tensors, **payload)
+    def _value(self, op, *, timeout=None, tensors=None, culprit=None, **payload):
+        reply, reply_tensors = self._run.request(op, timeout=timeout, tensors=tensors, culprit=culprit, **payload)
         if not reply["ok"]:
             raise StudentCodeError(reply.get("error") or {})
         try:
@@ -356,18 +407,18 @@ class Student:
 
     def call(self, fn, *args, keep: bool = False, contexts=(), timeout: float | None = None, **kwargs):
         """Call a student's function (a global name or a Handle) with these arguments."""
-        return self._call(self._target(fn), args, kwargs, keep, contexts, timeout)
+        return self._call(self._target(fn), args, kwargs, keep, contexts, timeout, _culprit(fn))
 
     def call_method(self, obj, method: str, *args, keep: bool = False, contexts=(), timeout: float | None = None,
                     **kwargs):
-        return self._call(self._target(obj, method), args, kwargs, keep, contexts, timeout)
+        return self._call(self._target(obj, method), args, kwargs, keep, contexts, timeout, _culprit(obj, method))
 
-    def _call(self, target, args, kwargs, keep, contexts, timeout):
+    def _call(self, target, args, kwargs, keep, contexts, timeout, culprit=None):
         # One encoding pass for both, so their tensors share one blob.
         tree, tensors = encode_value([list(args), dict(kwargs)])
         tree_args, tree_kwargs = tree
-        return self._value("call", timeout=timeout, tensors=tensors or None, target=target, args=tree_args,
-                           kwargs=tree_kwargs, keep=bool(keep), contexts=list(contexts))
+        return self._value("call", timeout=timeout, tensors=tensors or None, culprit=culprit, target=target,
+                           args=tree_args, kwargs=tree_kwargs, keep=bool(keep), contexts=list(contexts))
 
     def get(self, obj, path: str | None = None, keep: bool = False):
         """Read a global (or an attribute of a Handle) by value, or keep it as a Handle."""

@@ -4,16 +4,21 @@ Accepted layouts, per student:
     <student_id>/<notebook>.ipynb
     <student_id>/<assignment>/<notebook>.ipynb      (nbgrader's submitted/ layout)
 A .zip of either is unpacked first (with limits on size and count, and no path
-can escape the unpack folder). A zip whose only top folder holds the students
+can escape the unpack folder; the files keep the times the archive records). A zip whose only top folder holds the students
 is accepted too. Symbolic links are never followed: a linked student folder,
 assignment folder or notebook is refused and reported, whatever it points to.
 """
 from __future__ import annotations
 
+import os
 import re
+import time
 import zipfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+
+from autograder.late import TIMESTAMP_FILE, submission_time
 
 MAX_ZIP_BYTES = 2 * 1024**3
 MAX_ZIP_ENTRIES = 50_000
@@ -30,6 +35,8 @@ class Submission:
     student_id: str
     files: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what discovery refused, for the student's feedback (Turkish)
+    submitted_at: datetime | None = None  # UTC, without a zone (nbgrader's convention)
+    submitted_source: str = ""  # "timestamp.txt" or "mtime" (the newest file's modification time)
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -65,6 +72,11 @@ def _safe_extract(archive: Path, dest: Path) -> Path:
             with zf.open(info) as src, open(target, "wb") as out:
                 while chunk := src.read(1 << 20):
                     out.write(chunk)
+            try:  # the time the archive records, so a late submission is still late once unpacked
+                stamp = time.mktime((*info.date_time, 0, 0, -1))
+                os.utime(target, (stamp, stamp))
+            except (OverflowError, ValueError, OSError):
+                pass
     return dest
 
 
@@ -111,8 +123,11 @@ def discover(path: Path, assignment_id: str, unpack_dir: Path) -> list[Submissio
         files = [p for p in usable if p.suffix.lower() == ".ipynb"]
         if not files:
             # Keep what was handed in, so the student is told why it was not graded.
-            files = [p for p in usable if not p.name.startswith(".")]
-        subs.append(Submission(folder.name, files, notes))
+            files = [p for p in usable if not p.name.startswith(".") and p.name != TIMESTAMP_FILE]
+        submitted_at, source, note = submission_time(base if not inner.is_symlink() else None, files)
+        if note:
+            notes.append(note)
+        subs.append(Submission(folder.name, files, notes, submitted_at, source))
     subs.sort(key=lambda sub: sub.student_id)
     if not subs:
         raise SubmissionsError(f"{path}: no student folders found (expected <student_id>/<notebook>.ipynb)")

@@ -73,8 +73,9 @@ def test_grade_a_class(mini_course, class_folder, tmp_path):
                     cwd=mini_course)
     assert r1.returncode == 0, r1.stderr
     rows = {r["student_id"]: r for r in read_csv(out1 / "grades.csv")}
-    assert list(read_csv(out1 / "grades.csv")[0].keys()) == ["student_id", "assignment", "score", "max_score",
-                                                             "status"]
+    assert list(read_csv(out1 / "grades.csv")[0].keys()) == [
+        "student_id", "assignment", "auto_score", "manual_score", "late_penalty", "score", "max_score", "status",
+        "double_test", "scale_test", "why"]
     got = {sid: (r["score"], r["status"]) for sid, r in rows.items()}
     assert got == {
         "blank": ("0.00", "ok"),
@@ -85,7 +86,7 @@ def test_grade_a_class(mini_course, class_folder, tmp_path):
         "tamper": ("1.00", "ok"),           # tampered visible check restored; points from the release
         "toplevel_loop": ("3.00", "timeout"),  # the loop cell is cut, the answers still count
     }
-    assert all(r["max_score"] == "3.00" for r in rows.values())
+    assert all(r["max_score"] == "4.00" for r in rows.values())  # the written answer's point included
 
     detail = json.loads((out1 / "results" / "looping.json").read_text())
     failed = [c for c in detail["checks"] if not c["passed"]]

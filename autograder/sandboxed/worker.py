@@ -208,7 +208,7 @@ class Worker:
                 raise err
             reply["error"] = _error(err)
         if self.output.total > before:
-            reply["output"] = self.output.recent(1000)
+            reply["output"] = self.output.recent(min(self.output.total - before, 1000))  # this cell's own output
         return reply
 
 

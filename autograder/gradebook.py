@@ -1,0 +1,265 @@
+"""The nbgrader side of a grading run: the gradebook, and the course folder formgrader works in.
+
+After ``autograder grade A SUBS --out DIR``, ``DIR`` is an nbgrader course root (``cd DIR && nbgrader
+formgrader``): ``gradebook.db``, ``source/A/`` (the instructor's notebooks, hidden checks left out) and
+``autograded/<student>/A/<notebook>.ipynb`` (the rebuilt notebook with the student's answers and the captured
+outputs). With ``--gradebook sqlite:///COURSE/gradebook.db`` the same files go to that course's root instead; a
+course's own ``source/A`` is never overwritten there. nbgrader itself keeps the gradebook: this module only calls
+its API (the calls ``nbgrader autograde`` and formgrader make).
+
+What is never lost: a grader's manual scores, extra credit and comments are never written here. A written answer
+that was graded stays graded when its student is graded again, unless the answer's text changed (then it is
+flagged for grading again, its score kept). The late penalty is set, never added: nbgrader's own or an earlier
+one is replaced.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from autograder import nbgrader_ready
+from autograder.assignment import Assignment, is_solution_cell, nbgrader_meta
+from autograder.late import TIMESTAMP_FILE
+
+NO_RESPONSE = "Cevap verilmedi."  # nbgrader's automatic comment on an untouched answer, in the course's language
+
+
+@dataclass(frozen=True)
+class NbgraderCourse:
+    root: Path  # the nbgrader course root: source/, autograded/, feedback/ live here
+    db_url: str
+    ours: bool  # the root is the --out folder: its source/ copy is refreshed on every run
+
+
+def course_for(out: Path, gradebook_url: str | None) -> NbgraderCourse:
+    """Where nbgrader's files go: ``out``, or the root of the course whose SQLite gradebook was named."""
+    out = out.resolve()
+    if not gradebook_url:
+        return NbgraderCourse(out, f"sqlite:///{out / 'gradebook.db'}", True)
+    prefix = "sqlite:///"
+    if gradebook_url.startswith(prefix) and len(gradebook_url) > len(prefix):
+        root = Path(gradebook_url[len(prefix):]).resolve().parent
+        return NbgraderCourse(root, gradebook_url, root == out)
+    return NbgraderCourse(out, gradebook_url, True)  # a database server: nbgrader's files stay in --out
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+NBGRADER_CONFIG = """\
+# Written by `autograder grade`: this folder is an nbgrader course root (cd here; nbgrader formgrader).
+c = get_config()  # noqa: F821
+# grades.csv here is autograder's (written answers and late penalties included); `nbgrader export` writes its
+# own table beside it instead of over it.
+c.ExportPlugin.to = "nbgrader_grades.csv"
+"""
+
+
+def write_masters(course: NbgraderCourse, assignment: Assignment) -> None:
+    """``source/<id>/*.ipynb`` of the nbgrader course: the instructor's notebooks nbgrader expects there.
+
+    Only the notebooks are copied (never ``checks/`` or the mutants); a course's own ``source/<id>`` is left alone.
+    In an output folder of ours, an ``nbgrader_config.py`` (if none is there) sends ``nbgrader export`` to
+    ``nbgrader_grades.csv``, so that it does not replace our ``grades.csv``.
+    """
+    config = course.root / "nbgrader_config.py"
+    if course.ours and not config.exists():
+        _atomic_write(config, NBGRADER_CONFIG)
+    dest = course.root / "source" / assignment.id
+    masters = sorted(assignment.source_dir.glob("*.ipynb")) if assignment.source_dir.is_dir() else []
+    if not masters or (dest.exists() and not course.ours):
+        return
+    if dest.resolve() == assignment.source_dir.resolve():
+        return  # the output folder is the course itself
+    dest.mkdir(parents=True, exist_ok=True)
+    names = {p.name for p in masters}
+    for old in dest.glob("*.ipynb"):
+        if old.name not in names:
+            old.unlink()
+    for path in masters:
+        _atomic_write(dest / path.name, path.read_text(encoding="utf-8"))
+
+
+def write_autograded(course: NbgraderCourse, assignment: Assignment, result) -> None:
+    """``autograded/<student>/<id>/``: this result's notebooks (and its timestamp, as nbgrader writes it).
+
+    A notebook of the assignment that this result does not hold (no longer submitted) is removed, so formgrader
+    never shows an older version as the current one.
+    """
+    if result.status == "error":
+        return  # the grader failed: what an earlier run wrote stays
+    folder = course.root / "autograded" / result.student_id / assignment.id
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in assignment.notebooks:
+        if name in result.autograded:
+            _atomic_write(folder / f"{name}.ipynb", result.autograded[name])
+        else:
+            (folder / f"{name}.ipynb").unlink(missing_ok=True)
+    stamp = submitted_at(result)
+    if stamp is not None:
+        _atomic_write(folder / TIMESTAMP_FILE, stamp.strftime("%Y-%m-%d %H:%M:%S.%f") + " UTC\n")
+    else:
+        (folder / TIMESTAMP_FILE).unlink(missing_ok=True)
+
+
+def submitted_at(result) -> datetime | None:
+    """The submission time (UTC, no zone) recorded in a result."""
+    late = result.late or {}
+    text = late.get("submitted_at")
+    return datetime.fromisoformat(text.rstrip("Z")) if isinstance(text, str) and text else None
+
+
+@contextmanager
+def open_gradebook(db_url: str):
+    """nbgrader's Gradebook (created if new), with nbgrader's SQLAlchemy warnings silenced."""
+    nbgrader_ready()
+    from nbgrader.api import Gradebook
+
+    with warnings.catch_warnings():
+        # nbgrader's own SQLAlchemy usage warns on every new submission; nothing for the user to act on.
+        warnings.simplefilter("ignore")
+        with Gradebook(db_url) as gb:
+            yield gb
+
+
+def gradebook_exists(db_url: str) -> bool:
+    prefix = "sqlite:///"
+    return not db_url.startswith(prefix) or Path(db_url[len(prefix):]).exists()
+
+
+def sync_assignment(gb, assignment: Assignment, due: datetime | None) -> None:
+    """Enter the assignment's notebooks and cells from the release, as nbgrader's generate_assignment would."""
+    if due is not None:
+        gb.update_or_create_assignment(assignment.id, duedate=due)
+    else:
+        gb.update_or_create_assignment(assignment.id)
+    for name, spec in assignment.notebooks.items():
+        gb.update_or_create_notebook(name, assignment.id)
+        for cell in spec.nb.cells:
+            meta = nbgrader_meta(cell)
+            gid = meta.get("grade_id")
+            if not gid:
+                continue
+            if meta.get("grade"):
+                gb.update_or_create_grade_cell(gid, name, assignment.id, max_score=float(meta.get("points", 0)),
+                                               cell_type=cell.cell_type)
+            if is_solution_cell(cell):
+                gb.update_or_create_solution_cell(gid, name, assignment.id)
+            gb.update_or_create_source_cell(gid, name, assignment.id, cell_type=cell.cell_type,
+                                            locked=bool(meta.get("locked")), source=cell.source,
+                                            checksum=meta.get("checksum"))
+
+
+def record_result(gb, assignment: Assignment, result, previous=None) -> None:
+    """Record one student's automatic grades; manual scores and comments are kept (see module doc).
+
+    ``previous`` is the student's earlier result, to tell whether a graded written answer changed.
+    """
+    from nbgrader.api import MissingEntry
+
+    if result.status == "error":
+        return  # the grader failed on it: nothing new is known, the gradebook keeps what it had
+    gb.update_or_create_student(result.student_id)
+    try:
+        submission = gb.find_submission(assignment.id, result.student_id)
+    except MissingEntry:
+        submission = gb.add_submission(assignment.id, result.student_id)
+    submission.timestamp = submitted_at(result)
+    answers = {g: t for nb in result.notebooks for g, t in nb.answers.items()}
+    blank = {g for nb in result.notebooks for g in nb.blank}
+    before = {} if previous is None else {g: t for nb in previous.notebooks for g, t in nb.answers.items()}
+    for cell in result.cells:
+        try:
+            grade = gb.find_grade(cell.grade_id, cell.notebook, assignment.id, result.student_id)
+        except MissingEntry:
+            continue
+        if cell.manual:
+            unanswered = cell.grade_id in blank or cell.grade_id not in answers
+            grade.auto_score = 0.0 if unanswered else None
+            changed = previous is None or before.get(cell.grade_id) != answers.get(cell.grade_id)
+            if grade.manual_score is None:
+                grade.needs_manual_grade = not unanswered
+            elif changed and not unanswered:
+                grade.needs_manual_grade = True  # a new answer: grade it again (the old score is still shown)
+            try:
+                comment = gb.find_comment(cell.grade_id, cell.notebook, assignment.id, result.student_id)
+                comment.auto_comment = NO_RESPONSE if unanswered else None
+            except MissingEntry:
+                pass
+        else:
+            grade.auto_score = cell.points
+            if grade.manual_score is None:
+                grade.needs_manual_grade = False
+    gb.db.commit()
+
+
+@dataclass
+class GradebookGrade:
+    """What a grader gave one grade cell in formgrader (None: nothing given)."""
+
+    manual_score: float | None = None
+    extra_credit: float | None = None
+    needs_manual_grade: bool = False
+
+
+@dataclass
+class GradebookEntry:
+    """What the gradebook holds for one student beyond the automatic points."""
+
+    grades: dict[str, GradebookGrade]  # grade_id -> manual score etc.
+    comments: dict[str, str]  # solution cell grade_id -> the grader's comment
+    penalty: float = 0.0  # late penalty nbgrader holds now (sum over notebooks)
+
+
+def read_entries(gb, assignment_id: str) -> dict[str, GradebookEntry]:
+    """Every student's manual scores, extra credit, comments and late penalty for this assignment."""
+    from nbgrader.api import MissingEntry
+
+    entries = {}
+    try:
+        gb.find_assignment(assignment_id)
+    except MissingEntry:
+        return entries
+    for submission in gb.assignment_submissions(assignment_id):
+        grades, comments, penalty = {}, {}, 0.0
+        for notebook in submission.notebooks:
+            penalty += notebook.late_submission_penalty or 0.0
+            for grade in notebook.grades:
+                grades[grade.name] = GradebookGrade(grade.manual_score, grade.extra_credit,
+                                                    bool(grade.needs_manual_grade))
+            for comment in notebook.comments:
+                if comment.manual_comment:
+                    comments[comment.name] = comment.manual_comment
+        entries[submission.student.id] = GradebookEntry(grades, comments, round(penalty, 4))
+    return entries
+
+
+def write_penalties(gb, assignment_id: str, penalties: dict[str, dict[str, float]]) -> None:
+    """Set each notebook's ``late_submission_penalty`` (replacing nbgrader's or an earlier one, never adding)."""
+    from nbgrader.api import MissingEntry
+
+    for student_id, by_notebook in penalties.items():
+        try:
+            submission = gb.find_submission(assignment_id, student_id)
+        except MissingEntry:
+            continue
+        for notebook in submission.notebooks:
+            notebook.late_submission_penalty = float(by_notebook.get(notebook.name, 0.0))
+    gb.db.commit()
+
+
