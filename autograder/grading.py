@@ -265,8 +265,11 @@ def _grade_submission(assignment: Assignment, submission: Submission, options: G
     for name, run in runs.items():
         verdicts = {c.grade_id: [check_line(chk) for chk in c.checks] for c in cells if c.notebook == name}
         nb = cleaned[name].notebook
-        fill_outputs(nb, cleaned[name].cells, run.outcomes, verdicts)
-        autograded[name] = nbformat.writes(nb)
+        try:
+            fill_outputs(nb, cleaned[name].cells, run.outcomes, verdicts)
+            autograded[name] = nbformat.writes(nb)
+        except Exception as exc:  # noqa: BLE001 - the formgrader copy is a convenience; the grade stands
+            nb_results[name].notes.append(f"Defterin formgrader kopyası yazılamadı ({type(exc).__name__}).")
     score, max_score = total(cells)
     if not runs:
         status = "invalid"
