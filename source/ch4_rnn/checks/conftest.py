@@ -26,8 +26,8 @@ def _sunspots() -> np.ndarray:
 
 def reference_windows(series, window, horizon=1):
     s = np.asarray(series, dtype=np.float64)
-    m = len(s) - window - horizon + 1
-    X = np.stack([s[i:i + window] for i in range(m)])
+    m = max(len(s) - window - horizon + 1, 0)
+    X = np.array([s[i:i + window] for i in range(m)], dtype=np.float64).reshape(m, window)
     y = s[window + horizon - 1:window + horizon - 1 + m].copy()
     return X, y
 
@@ -38,7 +38,8 @@ def reference_prepare(series, window, n_test, *, scale_on_all=False):
     stats_from = s if scale_on_all else s[:len(s) - n_test]
     mean, std = float(stats_from.mean()), float(stats_from.std())
     X, y = reference_windows((s - mean) / std, window)
-    return X[:-n_test], y[:-n_test], X[-n_test:], y[-n_test:], (mean, std)
+    n_train = len(X) - n_test
+    return X[:n_train], y[:n_train], X[n_train:], y[n_train:], (mean, std)
 
 
 class Split:
