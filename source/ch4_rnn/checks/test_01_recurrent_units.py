@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from autograder.checks import CheckFailed, StudentCodeError, call, close, fail, grade
+from autograder.checks import CheckFailed, StudentCodeError, call, close, describe_value, fail, grade
 from autograder.checks.inputs import expect_unchanged, put_on_device
 from autograder.checks.messages import error_text, explain_error, student_line
 from autograder.checks.mistakes import expect_close
@@ -86,6 +86,10 @@ def _output_mistakes(x, h0, W_ih, W_hh, b_ih, b_hh):
          "vermez ama sonuç yanlıştır; h @ W_hh.T yazın.", lambda: _loop(x, h0, W_ih, W_hh.T, b_ih, b_hh)[0]),
         ("Aktivasyon fonksiyonu tanh olmalı (ReLU değil).",
          lambda: _loop(x, h0, W_ih, W_hh, b_ih, b_hh, torch.relu)[0]),
+        ("Aktivasyon fonksiyonu tanh olmalı (sigmoid değil).",
+         lambda: _loop(x, h0, W_ih, W_hh, b_ih, b_hh, torch.sigmoid)[0]),
+        ("Verilen h0 kullanılmamış, dizi sıfır durumdan başlamış: döngüye h = h0 ile başlayın.",
+         lambda: _loop(x, torch.zeros_like(h0), W_ih, W_hh, b_ih, b_hh)[0]),
         ("Her adımda h0 kullanılmış: bir adımın gizli durumu bir sonraki adıma aktarılmalı (h = tanh(...) ile h'yi "
          "güncelleyin).", lambda: torch.stack([torch.tanh(x[t] @ W_ih.T + b_ih + h0 @ W_hh.T + b_hh)
                                                for t in range(x.shape[0])])),
@@ -99,6 +103,14 @@ def _check_rnn_forward(student, T, N, I, H, seed, what):
                     hint="Ağırlıklar (çıkış, giriş) şeklinde: çarpım x_t @ W_ih.T ve h @ W_hh.T."), what)
     outs, h_last = got
     expected_out, expected_h = _nn_rnn(x, h0, W_ih, W_hh, b_ih, b_hh)
+    if not isinstance(outs, torch.Tensor) or not isinstance(h_last, torch.Tensor):
+        fail(f"{what}: outputs ve h_T tensör olmalı (adımları bir listede toplayıp `torch.stack` ile birleştirin), "
+             f"ama {describe_value(outs)} ve {describe_value(h_last)} geldi.")
+    if tuple(outs.shape) == tuple(expected_h.shape) and tuple(h_last.shape) == tuple(expected_out.shape) and T > 1:
+        fail(f"{what}: sonuçların sırası ters: önce outputs (T, N, H), sonra h_T (N, H) döndürün.")
+    if outs.dtype != x.dtype or h_last.dtype != x.dtype:
+        fail(f"{what}: sonuçlar girdiler gibi {str(x.dtype).removeprefix('torch.')} olmalıydı, ama "
+             f"{str(outs.dtype).removeprefix('torch.')} geldi. {DTYPE_HINT}")
     expect_close(outs, expected_out, what=f"{what}: outputs", hint=FORMULA,
                  mistakes=[("`.squeeze()` T, N ya da H 1 iken o eksenleri de siler: outputs her zaman (T, N, H) "
                             "şeklinde olmalı; torch.stack(adımlar) sonucunu olduğu gibi döndürün.",
@@ -406,13 +418,26 @@ def test_variants_run_on_device(student):
             y, h_n = tuple_items(student, result, 2, what)
             expect_tensor_on_device(student, y, (4, 6, 2) if batch_first else (6, 4, 2), f"{what}: y")
             expect_tensor_on_device(student, h_n, (1, 4, 5), f"{what}: h_n")
+            # h0 given on the device too: it must be used where it is.
+            h0 = put_on_device(student, torch.zeros(1, 4, 5))
+            try:
+                result = run_on_device(student, model, x, h0, device_arg=None, keep=True, contexts=["no_grad"],
+                                       what=f"{what} (h0 verilerek)")
+            except DeviceSimulationUnsupported as gap:
+                not_simulated(gap)
+            except StudentCodeError as error:
+                if error.type == "NotImplementedError":
+                    raise
+                fail(error_text(f"{what} (h0 verilerek, cihaz denemesinde)", error, H0_BATCH_HINT))
+            y, h_n = tuple_items(student, result, 2, f"{what} (h0 verilerek)")
+            expect_tensor_on_device(student, h_n, (1, 4, 5), f"{what} (h0 verilerek): h_n")
     expect_no_hardcoded_device(student, {"ManyToOneRNN", "ManyToManyRNN"})
 
 
 # ---------------------------------------------------------------------------- 3. truncated BPTT
 
 def _tbptt_reference(params, series, chunk_len, epochs, lr, *, reset=True, carry=True, shift=True, drop_last=False,
-                     zero_grad=True, step_first=False, record="mean"):
+                     zero_grad=True, step_first=False, record="mean", optimizer="SGD"):
     """The loop of the notebook on nn.RNN(1, 1, batch_first=True) in float32, as the student runs it; the keywords
     replay the usual mistakes. Returns (history, trained parameters)."""
     model = nn.RNN(1, 1, batch_first=True)
@@ -424,7 +449,7 @@ def _tbptt_reference(params, series, chunk_len, epochs, lr, *, reset=True, carry
     y = (s[1:] if shift else s[:-1]).reshape(1, -1, 1)
     steps = x.shape[1]
     starts = range(0, steps - chunk_len + 1, chunk_len) if drop_last else range(0, steps, chunk_len)
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    opt = getattr(torch.optim, optimizer)(model.parameters(), lr=lr)
     loss_fn = nn.MSELoss()
     history, h = [], None
     for _ in range(epochs):
@@ -449,6 +474,8 @@ def _tbptt_reference(params, series, chunk_len, epochs, lr, *, reset=True, carry
             history.append(float("nan"))
         elif record == "last":
             history.append(losses[-1])
+        elif record == "sum":
+            history.append(sum(losses))
         elif record == "weighted":
             history.append(sum(l * n for l, n in zip(losses, lengths)) / sum(lengths))
         else:
@@ -473,10 +500,16 @@ TBPTT_MISTAKES = [
                           "kayıplarının ortalamasını alın."),
     (dict(record="weighted"), "parça kayıpları parça uzunluğuyla ağırlıklandırılmış: metin parça kayıplarının düz "
                               "ortalamasını (loss.item() değerlerinin ortalaması) ister."),
+    (dict(record="sum"), "dönem kaybı parça kayıplarının toplamı olarak kaydedilmiş: toplamı parça sayısına bölüp "
+                         "ortalamasını alın."),
+    (dict(optimizer="Adam"), "eniyileyici olarak Adam kullanılmış: metin torch.optim.SGD(model.parameters(), lr=lr) "
+                             "ister."),
     (dict(zero_grad=False), "gradyanlar sıfırlanmamış, parçalar boyunca birikiyor: her parçada önce "
                             "`optimizer.zero_grad()` çağırın."),
     (dict(step_first=True), "eniyileyici adımı geri yayılımdan önce atılmış: sıra zero_grad → model → kayıp → "
                             "backward → step olmalı."),
+    (dict(lr=0.05), "lr argümanı kullanılmamış (varsayılan 0.05 ile eğitilmiş): `torch.optim.SGD(model.parameters(), "
+                    "lr=lr)` yazın."),
     (dict(shift=False), "hedefler kaydırılmamış: girdiler series[:-1], hedefler series[1:] olmalı (her adımda bir "
                         "SONRAKİ değer tahmin edilir)."),
 ]
@@ -517,7 +550,7 @@ def _check_tbptt(student, length, chunk_len, epochs, lr, what, as_tensor=False):
     if matches(ref_hist, ref_params):
         return
     for keywords, message in TBPTT_MISTAKES:
-        variant = _tbptt_reference(params, series, chunk_len, epochs, lr, **keywords)
+        variant = _tbptt_reference(params, series, chunk_len, epochs, **{"lr": lr, **keywords})
         if not matches(*variant) or (close(variant[0], ref_hist, 1e-4)
                                      and all(close(variant[1][n], ref_params[n], 1e-4) for n in ref_params)):
             continue

@@ -160,6 +160,10 @@ def _check_lstm(student, args, what, extra_hint="", handles=None, tol=1e-10):
                     "`gates.chunk(4, dim=1)` ya da `torch.split(gates, H, dim=1)` ile bölün "
                     "(`torch.split(gates, 4, dim=1)` 4'er sütunluk parçalar verir, 4 parça değil).")
     h_new, c_new = _lstm_result(got, what)
+    for label, t in (("h_new", h_new), ("c_new", c_new)):
+        if t.dtype != args[0].dtype:
+            fail(f"{what}: {label} girdiler gibi {str(args[0].dtype).removeprefix('torch.')} olmalıydı, ama "
+                 f"{str(t.dtype).removeprefix('torch.')} geldi. {DTYPE_HINT}")
     args64 = [a.double() for a in args]
     h_ref, c_ref = _nn_lstm_cell(*args64)
     both = torch.cat([h_new.double(), c_new.double()], dim=1) if h_new.shape == c_new.shape else None
@@ -286,6 +290,12 @@ def _gru_variant(x, h, W_ih, W_hh, b_ih, b_hh, kind="right"):
         n = torch.tanh(i_n + (r * h) @ W_hh[2 * H:].T + b_hh[2 * H:])
     elif kind == "sum_then_split":
         n = torch.tanh(r * (i_n + h_n))
+    elif kind in ("only_b_ih", "only_b_hh"):
+        gi, gh = x @ W_ih.T + b_ih, h @ W_hh.T + b_hh
+        gi, gh = (gi, gh - b_hh) if kind == "only_b_ih" else (gi - b_ih, gh)
+        (i_r, i_z, i_n), (h_r, h_z, h_n) = gi.chunk(3, dim=1), gh.chunk(3, dim=1)
+        r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+        n = torch.tanh(i_n + r * h_n)
     elif kind == "no_reset":
         n = torch.tanh(i_n + h_n)
     else:
@@ -304,6 +314,8 @@ GRU_MISTAKES = {
                       "n için iki tarafı ayrı tutun, r yalnız gizli tarafı çarpar: "
                       "tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)).",
     "no_reset": "Sıfırlama kapısı r aday durumda hiç kullanılmamış: n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)).",
+    "only_b_ih": "Sapmalardan yalnızca biri (b_ih) eklenmiş: b_ih ve b_hh'nin ikisi de eklenmeli.",
+    "only_b_hh": "Sapmalardan yalnızca biri (b_hh) eklenmiş: b_ih ve b_hh'nin ikisi de eklenmeli.",
     "z_swapped": "Güncelleme kapısının rolü ters: h' = (1 − z) ⊙ n + z ⊙ h olmalı (z = 1 iken eski durum korunur).",
     "zrn": "Kapılar z, r, n sırasıyla okunmuş; PyTorch'un sırası r, z, n (sıfırlama, güncelleme, aday).",
 }
@@ -315,6 +327,9 @@ def _check_gru(student, args, what, extra_hint="", handles=None, tol=1e-10):
                     "parçaya `chunk(3, dim=1)` ile bölün.")
     if not isinstance(got, torch.Tensor):
         fail(f"{what}: h_new bir tensör olmalı: `(1 - z) * n + z * h` döndürün.")
+    if got.dtype != args[0].dtype:
+        fail(f"{what}: h_new girdiler gibi {str(args[0].dtype).removeprefix('torch.')} olmalıydı, ama "
+             f"{str(got.dtype).removeprefix('torch.')} geldi. {DTYPE_HINT}")
     args64 = [a.double() for a in args]
     expected = _nn_gru_cell(*args64)
     expect_close(got, expected, tol=tol, what=what, hint=extra_hint or GRU_FORMULA,

@@ -11,6 +11,8 @@ The training loop is also checked on models built here in the worker (a Flatten 
 batch kept), 3-D windows kept as they are, a new order every epoch, train mode with a Dropout model handed over in
 eval mode; predict in eval mode, without a graph, for m = 1 and 3-D windows.
 """
+import itertools
+
 import numpy as np
 import torch
 from torch import nn
@@ -242,7 +244,7 @@ def _check_windows(student, reference, series, window, horizon):
             fail(f"{what}: {label} bir NumPy dizisi olmalı.")
         if value.shape != shape:
             extra = (" Pencere listesi boşken np.array(liste) (0,) şeklinde olur: sonucu "
-                     "`.reshape(-1, window)` ile (0, window) yapın." if label == "X" and m <= 0 else "")
+                     "`.reshape(-1, window)` ile (0, window) yapın." if label == "X" and value.shape == (0,) else "")
             fail(f"{what}: {label} {shape} şeklinde olmalıydı ({count}), ama {value.shape} geldi.{extra}")
     if not (np.array_equal(X, X_ref) and np.array_equal(y, y_ref)):
         hint = "X[i] = s[i : i + window], y[i] = s[i + window + horizon − 1]."
@@ -295,10 +297,7 @@ def _prepare(student, series, window, n_test, what):
     for label, value in zip(("mean", "std"), stats):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             fail(f"{what}: {label} bir Python float'ı olmalı (`float(...)`), ama {describe_value(value)} geldi.")
-    for label, value in zip(("X_train", "y_train", "X_test", "y_test"), arrays):
-        if not isinstance(value, np.ndarray):
-            fail(f"{what}: {label} bir NumPy dizisi olmalı, ama {describe_value(value)} geldi.")
-    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    arrays = [as_array(a, f"{what}: {label}") for a, label in zip(arrays, ("X_train", "y_train", "X_test", "y_test"))]
     return arrays, (float(stats[0]), float(stats[1]))
 
 
@@ -437,19 +436,29 @@ X0 = np.array([0.5, -0.25, 0.75])
 Y0 = 1.5
 
 
-def _adam_constant_rows(params, sizes_per_epoch, lr, zero_grad=True):
-    """(trained [W, b], batch losses per epoch) of the notebook's loop on identical rows, in float32 here
-    (``zero_grad=False``: the gradients are never reset, to name that mistake)."""
+def _adam_constant_rows(params, sizes_per_epoch, lr, zero_grad=True, fresh="never", optimizer="Adam"):
+    """(trained [W, b], batch losses per epoch) of the notebook's loop on identical rows, in float32 here.
+
+    The keywords replay the usual mistakes: ``zero_grad=False`` (gradients never reset), ``fresh`` "epoch" or
+    "batch" (a new optimizer every epoch or every batch: Adam's moments start over), ``optimizer="SGD"``."""
     lin = nn.Linear(len(X0), 1)
     with torch.no_grad():
         lin.weight.copy_(params[0])
         lin.bias.copy_(params[1])
-    opt = torch.optim.Adam(lin.parameters(), lr=lr)
+
+    def new_optimizer():
+        return getattr(torch.optim, optimizer)(lin.parameters(), lr=lr)
+
+    opt = new_optimizer()
     x = torch.tensor(X0, dtype=torch.float32)[None]
     losses = []
     for sizes in sizes_per_epoch:
         epoch = []
+        if fresh == "epoch":
+            opt = new_optimizer()
         for m in sizes:
+            if fresh == "batch":
+                opt = new_optimizer()
             if zero_grad or not (losses or epoch):
                 opt.zero_grad()
             loss = nn.functional.mse_loss(lin(x.expand(m, -1)), torch.full((m, 1), Y0))
@@ -493,9 +502,22 @@ def _constant_rows_case(student, n, batch_size, epochs, lr=0.1, three_d=False):
             other, _ = _adam_constant_rows(params, sizes_per_epoch, lr)
             if not close(other, want, 1e-4) and close(got, other, 1e-4):
                 fail(f"{what}: {message}")
-        if close(got, _adam_constant_rows(params, [sizes] * epochs, lr, zero_grad=False)[0], 1e-4):
-            fail(f"{what}: gradyanlar sıfırlanmamış, yığınlar boyunca birikiyor: her yığında önce "
-                 "`optimizer.zero_grad()` çağırın.")
+        loop_mistakes = [
+            (dict(zero_grad=False), "gradyanlar sıfırlanmamış, yığınlar boyunca birikiyor: her yığında önce "
+                                    "`optimizer.zero_grad()` çağırın."),
+            (dict(fresh="epoch"), "eniyileyici her dönem yeniden oluşturulmuş (Adam'ın momentleri her dönem "
+                                  "sıfırlanıyor): `torch.optim.Adam(...)`'ı döngülerden önce bir kez oluşturun."),
+            (dict(fresh="batch"), "eniyileyici her yığında yeniden oluşturulmuş (Adam'ın momentleri her adımda "
+                                  "sıfırlanıyor): `torch.optim.Adam(...)`'ı döngülerden önce bir kez oluşturun."),
+            (dict(optimizer="SGD"), "eniyileyici olarak SGD kullanılmış: metin torch.optim.Adam(model.parameters(), "
+                                    "lr=lr) ister."),
+            (dict(lr=0.01), "lr argümanı kullanılmamış (varsayılan 0.01 ile eğitilmiş): "
+                            "`torch.optim.Adam(model.parameters(), lr=lr)` yazın."),
+        ]
+        for keywords, message in loop_mistakes:
+            other, _ = _adam_constant_rows(params, [sizes] * epochs, **{"lr": lr, **keywords})
+            if not close(other, want, 1e-4) and close(got, other, 1e-4):
+                fail(f"{what}: {message}")
         fail(f"{what}: eğitimden sonra modelin ağırlıkları beklenen değerlerde değil. {TRAIN_HINT}")
     for epoch, (value, batch) in enumerate(zip(history, losses)):
         by_full_size = sum(l * batch_size for l in batch) / n
@@ -521,38 +543,80 @@ def test_train_forecaster_keeps_3d_windows(student):
 SHUFFLE_LAYERS = _linear_layers(3)
 
 
+def _weights_from_flat(flat, shapes):
+    weights, offset = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        weights.append(torch.tensor(np.asarray(flat[offset:offset + size]).reshape(shape), dtype=torch.float32))
+        offset += size
+    return weights
+
+
+def _adam_orders(start, X, y, orders, lr, batch_size):
+    """The weights after one Adam epoch per entry of ``orders`` (each a sequence of sample indices), in float32
+    here, as the notebook's loop trains Flatten + Linear from ``start``."""
+    model = reference_sequential(SHUFFLE_LAYERS, start, dtype=None)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    Xt = torch.tensor(X, dtype=torch.float32)[..., None]
+    yt = torch.tensor(y, dtype=torch.float32).reshape(-1, 1)
+    for order in orders:
+        order = list(order)
+        for i in range(0, len(order), batch_size):
+            idx = order[i:i + batch_size]
+            optimizer.zero_grad()
+            nn.functional.mse_loss(model(Xt[idx]), yt[idx]).backward()
+            optimizer.step()
+    return _flat([p.detach() for p in model.parameters()])
+
+
+def _shuffle_run(student, X, y, shapes, lr, batch_size, what):
+    """run(seed, flat start weights, epochs) -> flat trained weights, for the helpers of autograder.checks.training."""
+    def run(seed, flat_weights, epochs):
+        model = _linear_model(student, 3, _weights_from_flat(flat_weights, shapes))
+        student.seed(seed)
+        expect_history_of_floats(call(student, "train_forecaster", model, X, y, epochs=epochs, lr=lr,
+                                      batch_size=batch_size, device="cpu", what=what, hint=TRAIN_HINT), epochs, what)
+        return _flat(_weights(student, model))
+    return run
+
+
+ONCE_HINT = ("her dönem örnekler aynı sırayla geliyor: sıra yalnızca bir kez (dönem döngüsünden önce) çekilip her "
+             "dönem yeniden kullanılıyor ya da tohum her dönem yeniden ayarlanıyor. Karıştırmayı dönem döngüsünün "
+             "içinde yapın (`torch.randperm(m)` her dönem yeni bir sıra verir); fonksiyonun içinde her dönem "
+             "`torch.manual_seed(...)` çağırmayın.")
+
+
 @grade("train_forecaster_test", weight=1)
 def test_train_forecaster_shuffles_every_epoch(student):
+    # 1. Twelve samples: the order of the first epoch must follow the worker's random state (never shuffled, or a
+    #    seed reset inside, gives the same weights for two seeds).
     rng = np.random.default_rng(28)
     X = rng.normal(size=(12, 3))
     y = X @ np.array([2.0, -1.0, 0.5]) + rng.normal(size=12)
     start = random_params(SHUFFLE_LAYERS, rng)
-    what = "train_forecaster(model, X, y, lr=0.05, batch_size=4) (12 örnek, aynı model iki farklı tohumla)"
     shapes = [tuple(w.shape) for w in start]
-
-    def run(seed, flat_weights, epochs):
-        weights, offset = [], 0
-        for shape in shapes:
-            size = int(np.prod(shape))
-            weights.append(torch.tensor(np.asarray(flat_weights[offset:offset + size]).reshape(shape),
-                                        dtype=torch.float32))
-            offset += size
-        model = _linear_model(student, 3, weights)
-        student.seed(seed)
-        expect_history_of_floats(call(student, "train_forecaster", model, X, y, epochs=epochs, lr=0.05,
-                                      batch_size=4, device="cpu", what=what, hint=TRAIN_HINT), epochs, what)
-        return _flat(_weights(student, model))
-
-    reference = reference_sequential(SHUFFLE_LAYERS, start, dtype=None)
-    optimizer = torch.optim.Adam(reference.parameters(), lr=0.05)
-    Xt = torch.tensor(X, dtype=torch.float32)[..., None]
-    yt = torch.tensor(y, dtype=torch.float32).reshape(-1, 1)
-    for i in range(0, 12, 4):
-        optimizer.zero_grad()
-        nn.functional.mse_loss(reference(Xt[i:i + 4]), yt[i:i + 4]).backward()
-        optimizer.step()
-    expect_reshuffled_each_epoch(run, _flat(start), unshuffled=_flat(list(reference.parameters())), what=what,
-                                 tol=1e-5)
+    what = "train_forecaster(model, X, y, lr=0.05, batch_size=4) (12 örnek, aynı model iki farklı tohumla)"
+    run = _shuffle_run(student, X, y, shapes, 0.05, 4, what)
+    unshuffled = _adam_orders(start, X, y, [range(12)], 0.05, 4)
+    expect_reshuffled_each_epoch(run, _flat(start), unshuffled=unshuffled, what=what, tol=1e-5)
+    # 2. Five samples, one per batch: the order of a call's first epoch is found among all 120 orders; the second
+    #    epoch must not train exactly as that same order again (Adam's moments carry over, so only a replay tells).
+    X5 = rng.normal(size=(5, 3))
+    y5 = X5 @ np.array([1.0, 0.5, -2.0]) + rng.normal(size=5) * 0.1
+    what5 = "train_forecaster(model, X, y, epochs=2, lr=0.05, batch_size=1) (5 örnek)"
+    run5 = _shuffle_run(student, X5, y5, shapes, 0.05, 1, what5)
+    candidates = {order: _adam_orders(start, X5, y5, [order], 0.05, 1) for order in itertools.permutations(range(5))}
+    repeated = 0
+    for seed in (11, 12):
+        first = run5(seed, _flat(start), 1)
+        orders = [order for order, weights in candidates.items() if close(first, weights, 1e-5)]
+        if not orders:
+            fail(f"{what5}: bir dönemlik eğitimin sonucu, örneklerin hiçbir sırasıyla atılan Adam adımlarına uymuyor. "
+                 f"{TRAIN_HINT}")
+        twice = run5(seed, _flat(start), 2)
+        repeated += any(close(twice, _adam_orders(start, X5, y5, [order, order], 0.05, 1), 1e-5) for order in orders)
+    if repeated == 2:
+        fail(f"{what5}: {ONCE_HINT}")
 
 
 DROPOUT_LAYERS = [("Flatten", 1, 2), ("Linear", 3, 8), ("ReLU",), ("Dropout", 0.5), ("Linear", 8, 1)]
