@@ -6,18 +6,17 @@ to the worker live in ``autograder.checks``.
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pytest
 
+from autograder.checks.cache import per_process
 
 #: The forecasting set-up of 03_forecasting: window of 12 years, the last 62 years (1947-2008) held out.
 WINDOW = 12
 N_TEST = 62
 
 
-@functools.lru_cache(maxsize=None)
+@per_process
 def _sunspots() -> np.ndarray:
     from statsmodels.datasets import sunspots
 
