@@ -263,44 +263,11 @@ def _load_tolerating_copies(course: Course, aid: str) -> Assignment:
     return Assignment.load(course, aid, skip=frozenset(skip))
 
 
-def _check_one(path: Path, spec, timeout: float) -> bool:
-    """Run one notebook with its visible checks restored and print each question as ✔/✘."""
-    from autograder.notebook import InvalidNotebook, read_notebook, sanitize
-    from autograder.session import NotebookRun
+def _check_one(path: Path, spec, timeout: float, question: str | None = None) -> bool:
+    """Run one notebook with its visible checks restored and print each question as ✔/✘ (autograder.student)."""
+    from autograder.student import check_notebook
 
-    try:
-        nb = read_notebook(path)
-    except InvalidNotebook as exc:
-        print(f"{path}: {exc}")
-        return False
-    clean = sanitize(nb, spec, include_tests=True)
-    run = NotebookRun(spec.name, clean.cells, _limits(timeout))
-    try:
-        run.ensure_started()
-    except Exception as exc:  # the worker could not run the notebook at all
-        print(f"Defter çalıştırılamadı: {exc}")
-        return False
-    finally:
-        run.close()
-    by_label = {o.label: o for o in run.outcomes}
-    all_ok = True
-    for cell in spec.grade_cells:
-        if cell.manual:
-            print(f"  ·  {cell.grade_id} ({cell.points:g} puan): elle notlandırılacak")
-            continue
-        outcome = by_label.get(cell.grade_id)
-        if outcome is not None and outcome.ok:
-            print(f"  ✔  {cell.grade_id} ({cell.points:g} puan)")
-        else:
-            all_ok = False
-            err = (outcome.error or {}) if outcome else {"type": "", "message": "çalıştırılmadı"}
-            message = f"{err.get('type', '')}: {err.get('message', '')}".strip(": ")
-            print(f"  ✘  {cell.grade_id} ({cell.points:g} puan): {message or 'başarısız'}")
-    for o in run.outcomes:
-        if not o.ok and o.label not in {c.grade_id for c in spec.grade_cells}:
-            err = o.error or {}
-            print(f"  !  {o.label} hücresi hata verdi: {err.get('type', '')}: {err.get('message', '')}")
-    return all_ok
+    return check_notebook(path, spec, _limits(timeout), question)
 
 
 def cmd_check(args) -> int:
@@ -354,6 +321,13 @@ def cmd_check(args) -> int:
         assignment, found = best
         plan = [(spec, found[name][0].path) for name, spec in assignment.notebooks.items() if name in found]
     by_notebook, _ = notebook_candidates(assignment, files)
+    if args.question:
+        from autograder.student import question_in
+
+        plan = [(spec, chosen) for spec, chosen in plan if question_in(spec, args.question)]
+        if not plan:
+            print(f"{args.question}: bu defterlerde böyle bir soru yok (ör. `reg_train` ya da `reg_train_test`).")
+            return 1
     all_ok = True
     for spec, chosen in plan:
         found = by_notebook.get(spec.name, [])
@@ -361,7 +335,8 @@ def cmd_check(args) -> int:
             print(f"{spec.name}.ipynb: {chosen.name}")
         if len(found) > 1:
             print("  Not: " + copies_note(spec.name, found).replace("notlandırıldı", "notlandırılır"))
-        all_ok = _check_one(chosen, spec, args.timeout) and all_ok
+        extra = (args.question,) if args.question else ()  # (the 3-argument call stays as it was)
+        all_ok = _check_one(chosen, spec, args.timeout, *extra) and all_ok
     print("Görünür kontrollerin hepsi geçti." if all_ok else
           "Bazı görünür kontroller geçmedi. (Not: asıl not, gizli kontrollerle verilir.)")
     return 0 if all_ok else 1
@@ -419,6 +394,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="a student's self-check: run the visible checks of a notebook or a folder")
     p.add_argument("notebook", help="a notebook, or a folder of notebooks (copies: the one grading picks)")
     p.add_argument("--timeout", type=float, default=120.0)
+    p.add_argument("--question", metavar="ID",
+                   help="check one question only: the grade_id of its answer cell or its visible-check cell")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("validate", help="CI gate: solutions full marks, stubs zero, mutants caught, release in sync")
