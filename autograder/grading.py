@@ -98,6 +98,8 @@ class SubmissionResult:
     seconds: float = 0.0
     timing: dict = field(default_factory=dict)  # where the seconds went; not part of the grade record
     late: dict | None = None  # submission time, its source, the due date and the fraction deducted (late.py)
+    # Who the student is where the class came from (Submission.identity: LMS, display name, the LMS's ids).
+    identity: dict = field(default_factory=dict)
     # The notebooks for formgrader (name -> nbformat JSON); written to autograded/, not part of the grade record.
     autograded: dict[str, str] = field(default_factory=dict)
 
@@ -132,7 +134,8 @@ class SubmissionResult:
                                     list(n.get("blank", [])))
                      for n in data.get("notebooks", [])]
         return cls(data["student_id"], data["assignment"], data["status"], float(data["score"]),
-                   float(data["max_score"]), notebooks, cells, list(data.get("notes", [])), late=data.get("late"))
+                   float(data["max_score"]), notebooks, cells, list(data.get("notes", [])), late=data.get("late"),
+                   identity=dict(data.get("identity") or {}))
 
 
 def _check_max(cell: CellScore, check: CheckResult) -> float:

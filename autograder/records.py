@@ -9,7 +9,6 @@ and JSON; every file is replaced atomically.
 from __future__ import annotations
 
 import csv
-import html
 import json
 import os
 import re
@@ -189,7 +188,8 @@ def printable(value) -> str:
     """Text safe to show in a page: control characters removed (escaping is the template's job)."""
     return _CONTROL.sub("", value) if isinstance(value, str) else value
 
-SOURCE_TEXT = {"timestamp.txt": "timestamp.txt dosyasından", "mtime": "dosyaların son değiştirilme zamanından"}
+SOURCE_TEXT = {"timestamp.txt": "timestamp.txt dosyasından", "mtime": "dosyaların son değiştirilme zamanından",
+               "submission_metadata.yml": "Gradescope'un teslim kaydından"}
 
 FEEDBACK_TEMPLATE = """<!DOCTYPE html>
 <html lang="tr"><head><meta charset="utf-8">
@@ -205,7 +205,7 @@ td, th { border-bottom: 1px solid #ddd; padding: .35rem .5rem; text-align: left;
 code { background: #f3f3f3; padding: 0 .2rem; }
 </style></head><body>
 <h1>{{ r.assignment }} — geri bildirim</h1>
-<p>Öğrenci: <b>{{ r.student_id }}</b> · Puan: <b>{{ "%.2f"|format(row.score) }} / {{ "%.2f"|format(row.max_score) }}</b>
+<p>Öğrenci: <b>{{ r.identity.name or r.student_id }}</b>{% if r.identity.name and r.identity.name != r.student_id %} ({{ r.student_id }}){% endif %} · Puan: <b>{{ "%.2f"|format(row.score) }} / {{ "%.2f"|format(row.max_score) }}</b>
  · Durum: {{ status_text[r.status] }}</p>
 <p>Otomatik puan: {{ "%.2f"|format(row.auto_score) }}
  · Elle verilen puan: {% if row.manual_score is none %}henüz notlandırılmadı{% else %}{{ "%.2f"|format(row.manual_score) }}{% endif %}
@@ -264,39 +264,8 @@ def class_summary(rows_in: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def write_class_report(path: Path, assignment: Assignment, rows: list[Row]) -> None:
-    """Per grade cell: mean score and how many students got full marks; the most common failure messages.
+def write_class_report(path: Path, assignment: Assignment, rows: list[Row], skipped: list[str] | None = None) -> None:
+    """The class report (see :mod:`autograder.report`): plots, per-question diagnoses, a table of students."""
+    from autograder.report import write_report
 
-    Written answers count once graded; the totals include manual scores and late penalties."""
-    results = [row.result for row in rows]
-    lines = [f"<!DOCTYPE html><html lang='tr'><head><meta charset='utf-8'><title>{html.escape(assignment.id)}</title>"
-             "<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto}td,th{padding:.3rem .6rem;"
-             "border-bottom:1px solid #ddd;text-align:left}</style></head><body>",
-             f"<h1>{html.escape(assignment.id)} — sınıf raporu ({len(results)} öğrenci)</h1><table>",
-             "<tr><th>Soru</th><th>Ortalama</th><th>Tam puan alan</th><th>En sık hata</th></tr>"]
-    for cell in assignment.grade_cells:
-        given = [row.points.get(cell.grade_id) for row in rows]
-        graded = [p for p in given if p is not None]
-        scores = [c for r in results for c in r.cells if c.grade_id == cell.grade_id]
-        mean = sum(graded) / len(graded) if graded else 0.0
-        full = sum(1 for p in graded if p >= cell.points - 1e-9)
-        if cell.manual:
-            waiting = len(given) - len(graded)
-            lines.append(f"<tr><td><code>{html.escape(cell.grade_id)}</code> (yazılı)</td><td>{mean:.2f} / "
-                         f"{cell.points:.2f}</td><td>{full}</td><td>{waiting} cevap notlandırılmayı bekliyor</td></tr>")
-            continue
-        messages: dict[str, int] = {}
-        for c in scores:
-            for chk in c.checks:
-                if not chk.passed and not chk.skipped:
-                    messages[chk.message] = messages.get(chk.message, 0) + 1
-        common = max(messages.items(), key=lambda kv: (kv[1], kv[0]))[0] if messages else ""
-        lines.append(f"<tr><td><code>{html.escape(cell.grade_id)}</code></td><td>{mean:.2f} / {cell.points:.2f}</td>"
-                     f"<td>{full}</td><td>{html.escape(printable(common)[:200])}</td></tr>")
-    lines.append("</table>")
-    if rows:
-        total = sum(row.score for row in rows) / len(rows)
-        late = sum(1 for row in rows if row.late_penalty)
-        lines.append(f"<p>Sınıf ortalaması: {total:.2f} / {rows[0].max_score:.2f} · geç teslim cezası alan: {late}</p>")
-    lines.append("</body></html>")
-    write_text_atomic(path, "\n".join(lines) + "\n")
+    write_report(path, assignment, rows, skipped)
