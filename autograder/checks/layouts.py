@@ -23,7 +23,7 @@ from autograder.checks import fail
 from autograder.session import StudentCodeError
 
 __all__ = ["ATTRIBUTES", "short_type", "children", "distinct_children", "layer_summary", "layout", "format_layout",
-           "parameters"]
+           "parameters", "OP_KINDS", "traced_ops"]
 
 #: Attributes read for a layer of each type (in this order); floats are rounded to 10 digits.
 ATTRIBUTES = {
@@ -159,3 +159,88 @@ def parameters(student, model, what: str = "model") -> list[tuple[str, object]]:
     """``[(name, tensor), ...]`` in ``model.named_parameters()`` order, by value, whatever the names are."""
     info = _module_info(student, model, what)
     return [(name, student.get(model, name)) for name, *_ in info.get("parameters", [])]
+
+
+# ---------------------------------------------------------------------- the order a forward pass runs
+
+#: Canonical kinds of the layers and functional ops :func:`traced_ops` names (everything else: its own name).
+OP_KINDS = {
+    "Conv2d": "conv", "conv2d": "conv", "Conv1d": "conv", "conv1d": "conv",
+    "ReLU": "relu", "relu": "relu", "relu_": "relu",
+    "MaxPool2d": "maxpool", "max_pool2d": "maxpool", "AvgPool2d": "avgpool", "avg_pool2d": "avgpool",
+    "AdaptiveAvgPool2d": "adaptiveavgpool", "adaptive_avg_pool2d": "adaptiveavgpool",
+    "AdaptiveMaxPool2d": "adaptivemaxpool", "adaptive_max_pool2d": "adaptivemaxpool",
+    "BatchNorm2d": "batchnorm", "BatchNorm1d": "batchnorm", "batch_norm": "batchnorm",
+    "Linear": "linear", "linear": "linear", "Flatten": "flatten", "flatten": "flatten",
+    "Softmax": "softmax", "softmax": "softmax", "Dropout": "dropout", "dropout": "dropout",
+}
+
+
+def _callee_path(callee: str) -> str | None:
+    """``getattr(getattr(self.a, "0"), "1")`` / ``self.a.b`` -> ``"a.0.1"`` / ``"a.b"``; None if not a submodule."""
+    import re
+
+    previous = None
+    while previous != callee:
+        previous = callee
+        callee = re.sub(r'getattr\(([\w.]+), "([^"]+)"\)', r"\1.\2", callee)
+    return callee[5:] if callee.startswith("self.") else None
+
+
+def _callee(statement: str) -> str | None:
+    """What a line of traced code calls: ``x = getattr(self.f, "0")(y)`` -> ``getattr(self.f, "0")``."""
+    import re
+
+    match = re.match(r"\s*\w+ = ", statement)
+    if not match:
+        return None
+    rest = statement[match.end():]
+    if rest.startswith("getattr("):
+        depth = 0
+        for i, char in enumerate(rest):
+            depth += char == "("
+            depth -= char == ")"
+            if depth == 0 and char == ")":
+                return rest[:i + 1] if rest[i + 1:i + 2] == "(" else None
+        return None
+    match = re.match(r"([\w.]+)\(", rest)
+    return match.group(1) if match else None
+
+
+def traced_ops(student, model, what: str = "model") -> list[str] | None:
+    """The layers and functional ops of ``model``'s forward pass in the order they run, as canonical kinds
+    (:data:`OP_KINDS`: ``["conv", "relu", "maxpool", ...]``), whatever the layers are called and whether they are
+    modules (``nn.ReLU()``) or functions (``F.relu``, ``torch.relu``, ``x.relu()``).
+
+    Read by ``torch.fx.symbolic_trace`` in the worker; None when the forward pass cannot be traced (control flow
+    on values): the caller then cannot judge the order and must not fail the student for it.
+    """
+    import re
+
+    _module_info(student, model, what)
+    try:
+        graph_module = student.call_method("torch", "fx.symbolic_trace", model, keep=True)
+        code = student.get(graph_module, "code")
+    except StudentCodeError:
+        return None
+    if not isinstance(code, str):
+        return None
+    kinds: list[str] = []
+    types: dict[str, str] = {}
+    for line in code.splitlines():
+        callee = _callee(line.split(";")[0])
+        if callee is None:
+            continue
+        path = _callee_path(callee)
+        if path is not None:
+            if path not in types:
+                try:
+                    sub = student.call_method(graph_module, "get_submodule", path, keep=True)
+                    types[path] = short_type(student.describe(sub).get("type", "?"))
+                except StudentCodeError:
+                    types[path] = "?"
+            name = types[path]
+        else:
+            name = callee.rsplit(".", 1)[-1]
+        kinds.append(OP_KINDS.get(name, name))
+    return kinds

@@ -17,6 +17,8 @@ arguments: ``("Conv2d", 1, 8, 3, {"padding": 1})``.
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 
@@ -26,7 +28,7 @@ from autograder.wire.names import OP_COUNTS_GLOBAL
 
 __all__ = ["torch_object", "to_worker", "split_layer", "worker_sequential", "reference_sequential", "random_params",
            "module_info", "param_shapes", "n_params", "fill_by_shape", "fetch_state", "parameter_arrays",
-           "tuple_items", "op_counts"]
+           "tuple_items", "op_counts", "notebook_global"]
 
 _TORCH_BROKEN = ("defterin ilk hücresindeki `import torch` değiştirilmemeli, `torch` adına başka bir değer "
                  "atanmamalı.")
@@ -194,3 +196,33 @@ def op_counts(student, fn, *args, **kwargs) -> dict[str, int]:
         for family, n in dict(families).items():
             total[family] = total.get(family, 0) + int(n)
     return total
+
+
+@contextlib.contextmanager
+def notebook_global(student, owner: str, name: str, value):
+    """Give the notebook's global ``name`` the value ``value`` (e.g. ``device`` = the simulated GPU) while the
+    block runs, and restore it afterwards.
+
+    ``owner`` is a function or class the student defined in the notebook (its globals are the notebook's): a
+    constructor that reads the notebook's ``device`` instead of leaving the device to its caller behaves there as
+    it would on a machine with a GPU.
+    """
+    path = "__init__.__globals__" if student.describe(owner).get("type") == "type" else "__globals__"
+    try:
+        namespace = student.get(owner, path, keep=True)
+        ours = student.call_method(namespace, "get", "__name__") == "__main__"
+    except StudentCodeError:
+        ours = False
+    if not ours:  # e.g. a class without its own __init__: its globals are not the notebook's; change nothing
+        yield
+        return
+    had = bool(student.call_method(namespace, "__contains__", name))
+    old = student.call_method(namespace, "get", name, keep=True) if had else None
+    student.call_method(namespace, "__setitem__", name, value)
+    try:
+        yield
+    finally:
+        if had:
+            student.call_method(namespace, "__setitem__", name, old)
+        else:
+            student.call_method(namespace, "pop", name, None)

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from autograder.checks import CheckFailed, expect_close, expect_tensor, fail, grade
 from autograder.checks import call, call_method, close
 from autograder.checks.objects import module_info, op_counts, to_worker
+from autograder.checks.source import builtin_uses
 from autograder.device import not_simulated
 from autograder.device import DeviceSimulationUnsupported, check_device, device_words, forward_backward_on_device, run_on_device
 
@@ -17,7 +18,7 @@ NEW_TENSORS = (" Fonksiyonun içinde oluşturduğunuz tensörleri (ör. torch.ze
 # ---------------------------------------------------------------------------- conv_output_size
 
 SIZE_CASES = [(8, 3, 1, 0), (8, 3, 1, 1), (7, 3, 2, 0), (28, 5, 2, 2), (10, 4, 3, 1), (32, 3, 2, 1), (5, 5, 1, 0),
-              (9, 2, 2, 0), (11, 3, 4, 2), (224, 7, 2, 3)]
+              (9, 2, 2, 0), (11, 3, 4, 2), (224, 7, 2, 3), (3, 4, 2, 0), (1, 2, 3, 0), (2, 5, 2, 1)]
 
 
 def _size(n, k, s, p):
@@ -44,6 +45,9 @@ def test_output_size_table(student):
             hint = "Dolgu iki yana da eklenir: `2 * padding`."
         elif isinstance(got, (float, np.floating)) and abs(got - ((n + 2 * p - k) / s + 1)) < 1e-9:
             hint = "Bölme tam sayı bölmesi (`//`, taban) olmalı: sığmayan son konum sayılmaz."
+        elif got == int((n + 2 * p - k) / s) + 1:
+            hint = ("Pencere dolgulu eksene sığmıyor, sonuç 0 olmalı: `int(a / s)` sıfıra doğru yuvarlar, taban "
+                    "bölmesi (`//`) kullanın.")
         else:
             hint = "Formül: (n + 2·padding − k) // stride + 1."
         fail(f"{what}: {expected} bekleniyordu, ama {got!r} geldi. {hint}")
@@ -204,6 +208,25 @@ def test_pooling_leaves_input_alone(student):
                      "de değişiyor. Sonucu .clone() ile kopyalayın ya da yeni bir tensörde hesaplayın.")
 
 
+POOL_BUILTINS = {"max_pool2d", "avg_pool2d", "MaxPool2d", "AvgPool2d", "max_pool2d_with_indices", "lp_pool2d",
+                 "adaptive_max_pool2d", "adaptive_avg_pool2d", "AdaptiveMaxPool2d", "AdaptiveAvgPool2d",
+                 "fractional_max_pool2d"}
+
+
+@grade("pooling_test", weight=1)
+def test_pooling_written_by_hand(student):
+    g = torch.Generator().manual_seed(44)
+    x = _randn(g, 1, 2, 6, 7)
+    for name in POOLS:  # not calling the built-in earns nothing unless the result is right
+        expect_close(call(student, name, x, 3, stride=2), POOLS[name](x, 3, 2), what=f"{name}(x, 3, stride=2)")
+    for cell in student.source_cells:
+        used = builtin_uses(cell.source, set(POOLS), forbidden=POOL_BUILTINS)
+        if used:
+            fail(f"`{cell.label}` hücresi: havuzlama fonksiyonları PyTorch'un hazır havuzlamasını ({', '.join(used)}) "
+                 "çağırıyor: bu alıştırmada havuzlamayı dilimleme ile kendiniz yazmalısınız (sonuçlar yalnız "
+                 "karşılaştırma için F.max_pool2d / F.avg_pool2d ile aynı olmalı).")
+
+
 @grade("pooling_test", weight=1)
 def test_pooling_on_device(student):
     dev = check_device()
@@ -253,24 +276,59 @@ def test_scratch_conv_parameters(student):
              f"parametreler: {params2}.")
 
 
+def _uniform_sample(student, args, name, what):
+    m = call(student, "ScratchConv2d", *args, keep=True)
+    value = student.get(m, name)
+    if not isinstance(value, torch.Tensor):
+        fail(f"{what}.{name} bir tensör (nn.Parameter) olmalı, ama {type(value).__name__} geldi.")
+    return value.detach().double().reshape(-1)
+
+
+def _expect_init_range(v, in_ch, out_ch, k, what):
+    bound = 1 / math.sqrt(in_ch * k * k)
+    top, std, mean = v.abs().max().item(), v.std().item(), v.mean().item()
+    sigma = bound / math.sqrt(3)
+    if top == 0:
+        fail(f"{what}: bütün değerler 0: başlangıç değerleri [±1/√fan_in] = [±{bound:.4f}] aralığında düzgün "
+             "dağılımdan gelmeli (`torch.empty(...).uniform_(-bound, bound)`), sıfırla başlatmayın.")
+    for wrong, label in ((1 / math.sqrt(out_ch * k * k), "fan_out = out_channels · kernel_size²"),
+                         (1 / math.sqrt(in_ch * k), "in_channels · kernel_size (kare alınmamış)"),
+                         (1 / math.sqrt(in_ch), "yalnız in_channels")):
+        if abs(wrong - bound) > 0.2 * bound and 0.9 * wrong <= top <= wrong * (1 + 1e-6) \
+                and abs(std - wrong / math.sqrt(3)) < 0.1 * wrong / math.sqrt(3):
+            fail(f"{what}: değerler [±{wrong:.4f}] aralığında; sınır {label} ile hesaplanmış gibi. fan_in = "
+                 f"in_channels · kernel_size² = {in_ch * k * k}, sınır 1/√fan_in = {bound:.4f} olmalı.")
+    if top > bound * (1 + 1e-6):
+        fail(f"{what}: değerler [-1/√fan_in, 1/√fan_in] = [±{bound:.4f}] aralığında olmalı, ama en büyük mutlak "
+             f"değer {top:.4f}. fan_in = in_channels · kernel_size² ile `torch.empty(...).uniform_(-bound, bound)` "
+             "kullanın (randn değil).")
+    if mean > 0.3 * bound or mean < -0.3 * bound:
+        fail(f"{what}: değerlerin ortalaması {mean:.4f}; [±{bound:.4f}] aralığında düzgün dağılmış değerlerin "
+             "ortalaması 0'a yakın olur (`torch.rand` [0, 1) verir: `uniform_(-bound, bound)` kullanın).")
+    if top < 0.9 * bound or not 0.9 * sigma < std < 1.1 * sigma:
+        fail(f"{what}: değerler [±{bound:.4f}] aralığında düzgün dağılmış görünmüyor (en büyük mutlak değer "
+             f"{top:.4f}, standart sapma {std:.4f}, beklenen ≈ {sigma:.4f}). fan_in = in_channels · "
+             "kernel_size² ile `uniform_(-bound, bound)` kullanın.")
+
+
 @grade("scratch_conv_test", weight=1)
 def test_scratch_conv_initialisation(student):
-    m = call(student, "ScratchConv2d", 8, 16, 3, keep=True)
-    bound = 1 / math.sqrt(8 * 3 * 3)
-    for name, size in (("weight", 16 * 8 * 9), ("bias", 16)):
-        value = student.get(m, name)
-        if not isinstance(value, torch.Tensor):
-            fail(f"ScratchConv2d(8, 16, 3).{name} bir tensör (nn.Parameter) olmalı.")
-        v = value.detach().double().reshape(-1)
-        if v.numel() != size:
-            fail(f"ScratchConv2d(8, 16, 3).{name}: {size} öge bekleniyordu, {v.numel()} geldi.")
-        if v.abs().max().item() > bound * (1 + 1e-6):
-            fail(f"ScratchConv2d(8, 16, 3).{name}: değerler [-1/√fan_in, 1/√fan_in] = [±{bound:.4f}] aralığında "
-                 f"olmalı, ama en büyük mutlak değer {v.abs().max().item():.4f}. fan_in = in_channels · "
-                 "kernel_size² ile `torch.empty(...).uniform_(-bound, bound)` kullanın (randn değil).")
-        if name == "weight" and not (0.7 * bound / math.sqrt(3) < v.std().item() < 1.3 * bound / math.sqrt(3)):
-            fail(f"ScratchConv2d(8, 16, 3).weight: değerler [±{bound:.4f}] aralığında düzgün dağılmış görünmüyor "
-                 f"(standart sapma {v.std().item():.4f}, beklenen ≈ {bound / math.sqrt(3):.4f}).")
+    for args in ((4, 64, 3), (64, 4, 3)):  # 2304 weights each: the range and the spread are clear
+        what = f"ScratchConv2d{args}.weight"
+        v = _uniform_sample(student, args, "weight", what)
+        if v.numel() != args[0] * args[1] * 9:
+            fail(f"{what}: {args[0] * args[1] * 9} öge bekleniyordu, {v.numel()} geldi.")
+        _expect_init_range(v, args[0], args[1], args[2], what)
+
+
+@grade("scratch_conv_test", weight=1)
+def test_scratch_conv_bias_initialisation(student):
+    for args in ((2, 500, 1), (50, 600, 1)):
+        what = f"ScratchConv2d{args}.bias"
+        v = _uniform_sample(student, args, "bias", what)
+        if v.numel() != args[1]:
+            fail(f"{what}: {args[1]} öge bekleniyordu, {v.numel()} geldi.")
+        _expect_init_range(v, args[0], args[1], args[2], what + " (sapma da ağırlıklarla aynı aralıktan gelir)")
 
 
 @grade("scratch_conv_test", weight=2)
@@ -300,6 +358,25 @@ def test_scratch_conv_forward(student):
                           "döndürmeli (conv2d'nin kendi kontrolleri de geçmeli).")
 
 
+@grade("scratch_conv_test", weight=1)
+def test_scratch_conv_forward_uses_own_conv2d(student):
+    g = torch.Generator().manual_seed(53)
+    m = call(student, "ScratchConv2d", 2, 3, 3, padding=1, keep=True)
+    module_info(student, m, "ScratchConv2d(2, 3, 3, padding=1)")
+    call_method(student, m, "double")
+    w, b = _randn(g, 3, 2, 3, 3), _randn(g, 3)
+    call_method(student, m, "weight.data.copy_", w)
+    call_method(student, m, "bias.data.copy_", b)
+    x = _randn(g, 1, 2, 5, 5)
+    expect_close(call(student, m, x, what="ScratchConv2d(2, 3, 3, padding=1)(x)"), F.conv2d(x, w, b, padding=1),
+                 what="ScratchConv2d(2, 3, 3, padding=1)(x)")  # a right result first
+    counts = op_counts(student, m, x)
+    if counts.get("conv", 0):
+        fail("ScratchConv2d'nin ileri geçişi PyTorch'un hazır evrişimini (F.conv2d / nn.Conv2d) çağırıyor: forward, "
+             "defterdeki kendi `conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)` "
+             "fonksiyonunuzu çağırmalı (ve conv2d de evrişimi kendisi hesaplamalı).")
+
+
 @grade("scratch_conv_test", weight=2)
 def test_scratch_conv_on_device(student):
     dev = check_device()
@@ -316,3 +393,14 @@ def test_scratch_conv_on_device(student):
     if grad is None:
         fail("ScratchConv2d: geri yayılımdan sonra weight.grad oluşmadı; ağırlık bir nn.Parameter olmalı ve forward "
              "onu kullanmalı.")
+    m2 = call(student, "ScratchConv2d", 3, 2, 3, bias=False, keep=True)
+    module_info(student, m2, "ScratchConv2d(3, 2, 3, bias=False)")
+    call_method(student, m2, "to", dev)
+    out = forward_backward_on_device(student, m2, hx, dev, "ScratchConv2d(3, 2, 3, bias=False) (model.to(device) "
+                                     "sonrası ileri geçiş)",
+                                     hint="bias=False iken conv2d'ye None verin; forward içinde CPU'da yeni bir "
+                                          "tensör (ör. torch.zeros(...) bir sapma) oluşturmayın.")
+    info = student.describe(out).get("tensor")
+    if info is None or torch.device(info["device"]).type != dev.type or tuple(info["shape"]) != (2, 2, 4, 4):
+        fail("ScratchConv2d(3, 2, 3, bias=False): model ve girdi aynı cihazdayken çıktı da orada ve (2, 2, 4, 4) "
+             "şeklinde olmalıydı.")

@@ -1,12 +1,15 @@
 """Hidden checks for 02_cnn_structure.ipynb (layer-by-layer summary, a CNN whose flatten size follows the input)."""
 import numpy as np
+import pytest
 import torch
 
-from autograder.checks import expect_close, expect_tensor, fail, grade
+from autograder.checks import CheckFailed, StudentCodeError, expect_close, expect_tensor, fail, grade
+from autograder.checks.layouts import traced_ops
 from autograder.checks import call, call_method
 from autograder.checks.objects import (fill_by_shape, module_info, n_params, op_counts, param_shapes, reference_sequential,
-                                       to_worker, worker_sequential)
-from autograder.device import check_device, device_words, forward_backward_on_device
+                                       notebook_global, to_worker, worker_sequential)
+from autograder.device import (DeviceSimulationUnsupported, check_device, device_words, forward_backward_on_device,
+                               not_simulated, run_on_device)
 
 # ---------------------------------------------------------------------------- layer_summary
 
@@ -59,9 +62,11 @@ def _layer_hint(spec_item, got_shape, want_shape):
     return ""
 
 
-def _check_summary(student, spec, input_shape, label):
+def _check_summary(student, spec, input_shape, label, frozen=()):
     truth = _truth(spec, input_shape)
     model = worker_sequential(student, _layers(spec))
+    for index in frozen:  # the checks built this model: its layers are "0", "1", ...
+        call_method(student, model, f"{index}.requires_grad_", False)
     rows = call(student, "layer_summary", model, input_shape)
     what = f"layer_summary ({label}, girdi {input_shape})"
     if not isinstance(rows, (list, tuple)):
@@ -84,9 +89,13 @@ def _check_summary(student, spec, input_shape, label):
                  + _layer_hint(item, got_shape, shape))
         if isinstance(got_n, bool) or not isinstance(got_n, (int, np.integer)) or int(got_n) != n_par:
             hint = ""
+            if isinstance(got_n, (int, np.integer)) and int(got_n) == 0 and frozen:
+                hint = (" Bu katmanın parametreleri dondurulmuş (requires_grad=False), ama onlar da sayılır: "
+                        "`p.requires_grad`'a bakmadan bütün parametrelerin öge sayılarını toplayın.")
             if isinstance(got_n, (int, np.integer)) and int(got_n) == len(list(reference_sequential(_layers([item]), dtype=None)[0].parameters())):
                 hint = " Parametre tensörlerinin sayısı değil, öge sayılarının toplamı isteniyor: sum(p.numel() ...)."
             fail(f"{where}: parametre sayısı {n_par} olmalıydı, ama {got_n!r} geldi.{hint}")
+    return rows
 
 
 @grade("layer_summary_test", weight=2)
@@ -102,6 +111,32 @@ def test_summary_strides_padding_dilation(student):
 @grade("layer_summary_test", weight=1)
 def test_summary_normalisation_and_pooling(student):
     _check_summary(student, *NORMED, "BatchNorm, Dropout ve uyarlanır havuzlama")
+
+
+LINEAR_4D = ([("Conv2d", (2, 4, 3), {}), ("ReLU", (), {}), ("Linear", (6, 5), {}), ("Dropout", (0.1,), {}),
+              ("Linear", (5, 3), {})], (2, 2, 8, 8))
+
+
+@grade("layer_summary_test", weight=1)
+def test_summary_linear_on_feature_maps_and_frozen_layers(student):
+    # nn.Linear acts on the last axis only: (2, 4, 6, 6) -> (2, 4, 6, 5); frozen parameters still count.
+    _check_summary(student, *LINEAR_4D, "evrişimden sonra düzleştirmeden Linear, ilk katman dondurulmuş",
+                   frozen=(0,))
+
+
+@grade("layer_summary_test", weight=1)
+def test_summary_python_ints(student):
+    rows = _check_summary(student, *LENET, "LeNet benzeri ağ")  # the types earn nothing without a right summary
+    for row in rows:
+        name, shape, n = row
+        if not isinstance(shape, tuple) or any(type(v) is not int for v in shape):
+            kinds = sorted({type(v).__name__ for v in shape}) if isinstance(shape, (list, tuple)) else []
+            fail(f"layer_summary: {name} katmanının çıktı şekli Python int'lerinden oluşan bir demet (tuple) olmalı, "
+                 f"ama {type(shape).__name__} ({', '.join(kinds)}) geldi. `np.prod` gibi NumPy işlemleri NumPy tam "
+                 "sayısı verir: değerleri `int(...)` ile çevirin ya da döngüyle çarpın.")
+        if type(n) is not int:
+            fail(f"layer_summary: {name} katmanının parametre sayısı bir Python int'i olmalı, ama "
+                 f"{type(n).__name__} geldi (`sum(p.numel() for p in layer.parameters())` bir int verir).")
 
 
 @grade("layer_summary_test", weight=1)
@@ -153,14 +188,17 @@ def test_digit_cnn_outputs_logits(student):
 def test_digit_cnn_follows_input_size(student):
     g = torch.Generator().manual_seed(62)
     for kwargs, x_shape in [({"in_channels": 3, "num_classes": 7, "image_size": 28}, (2, 3, 28, 28)),
-                            ({"in_channels": 1, "num_classes": 4, "image_size": 12}, (3, 1, 12, 12))]:
+                            ({"in_channels": 1, "num_classes": 4, "image_size": 12}, (3, 1, 12, 12)),
+                            ({"in_channels": 1, "num_classes": 3, "image_size": 14}, (2, 1, 14, 14)),
+                            ({"in_channels": 2, "num_classes": 5, "image_size": 7}, (2, 2, 7, 7))]:
         model, _, label = _digit(student, **kwargs)
         _forward(student, model, label, torch.randn(*x_shape, generator=g), kwargs["num_classes"])
 
 
 @grade("digit_cnn_test", weight=1)
 def test_digit_cnn_parameters(student, ref):
-    for kwargs in ({}, {"in_channels": 3, "num_classes": 7, "image_size": 28}):
+    for kwargs in ({}, {"in_channels": 3, "num_classes": 7, "image_size": 28}, {"image_size": 14},
+                   {"in_channels": 2, "image_size": 7}):
         _, info, label = _digit(student, **kwargs)
         expected = ref.DigitCNN(**kwargs)
         want = sorted(tuple(p.shape) for p in expected.parameters())
@@ -200,3 +238,46 @@ def test_digit_cnn_on_device(student):
     info = student.describe(out).get("tensor")
     if info is None or torch.device(info["device"]).type != dev.type or tuple(info["shape"]) != (3, 5):
         fail(f"{label}: {device_words(dev)} üzerinde (3, 5) şekilli logitler bekleniyordu.")
+
+
+@grade("digit_cnn_test", weight=1)
+def test_digit_cnn_layer_order(student, ref):
+    """conv -> ReLU -> max pooling in each stage. ReLU and max pooling commute (same numbers either way), so only
+    the order of the forward pass tells: read by tracing it, whatever the layers are called, modules or F.relu."""
+    test_digit_cnn_computes_the_architecture(student, ref)  # the order earns nothing without the right numbers
+    model, _, label = _digit(student)
+    ops = traced_ops(student, model, label)
+    if ops is None:
+        pytest.skip("ileri geçişin katman sırası okunamadı (izlenemeyen bir forward), bu kontrol sayılmadı")
+    stage = [op for op in ops if op in ("conv", "relu", "maxpool")]
+    for i, op in enumerate(stage[:-1]):
+        if op == "conv" and stage[i + 1] == "maxpool" and "relu" in stage[i + 2:i + 3]:
+            fail(f"{label}: öznitelik çıkarıcıda havuzlama ReLU'dan önce geliyor (evrişim → havuzlama → ReLU). "
+                 "Tablodaki sıra her aşamada evrişim → ReLU → en büyük değer havuzlamasıdır.")
+
+
+@grade("digit_cnn_test", weight=1)
+def test_digit_cnn_built_without_a_device(student, ref):
+    """On a machine with a GPU the notebook's `device` is CUDA: __init__ must still build on the CPU."""
+    dev = check_device()
+    kwargs = {"in_channels": 1, "num_classes": 4, "image_size": 12}
+    expected = sorted(tuple(p.shape) for p in ref.DigitCNN(**kwargs).parameters())
+    label = "DigitCNN(in_channels=1, num_classes=4, image_size=12)"
+    with notebook_global(student, "DigitCNN", "device", dev):
+        try:
+            model = run_on_device(student, "DigitCNN", device=dev, device_arg=None, keep=True, what=label, **kwargs)
+        except DeviceSimulationUnsupported as gap:
+            not_simulated(gap)
+        except CheckFailed as failure:
+            fail(f"{label}: defterin `device` değişkeni GPU iken model kurulamadı. `__init__` içinde cihaz "
+                 f"kullanmayın: sahte girdiyi ve katmanları CPU'da oluşturun (cihazı çağıran seçer). ({failure})")
+        except StudentCodeError as exc:
+            fail(f"{label}: defterin `device` değişkeni GPU iken model kurulamadı ({exc.type}): `__init__` içinde "
+                 "cihaz kullanmayın.")
+    info = module_info(student, model, label)
+    if param_shapes(info) != expected:
+        fail(f"{label}: parametre şekilleri {expected} olmalıydı, ama {param_shapes(info)} geldi.")
+    for name, _, device, _ in info.get("parameters", []):
+        if torch.device(device).type != "cpu":
+            fail(f"{label}: yeni kurulan modelin `{name}` parametresi `{device}` cihazında; model CPU'da kurulmalı, "
+                 "`__init__` içinde `.to(device)` çağırmayın (cihazı çağıran `model.to(device)` ile seçer).")

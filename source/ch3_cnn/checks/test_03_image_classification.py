@@ -10,7 +10,13 @@ import math
 import numpy as np
 import torch
 
-from autograder.checks import expect_close, expect_tensor, fail, grade
+from torch import nn
+
+from autograder.checks import CheckFailed, expect_close, expect_tensor, fail, grade
+from autograder.checks.histories import batch_sizes, epoch_mean, expect_history_of_floats, history_mistakes
+from autograder.checks.modes import expect_no_graph
+from autograder.checks.objects import op_counts, reference_sequential, worker_sequential
+from autograder.checks.training import expect_reshuffled_each_epoch
 from autograder.device import not_simulated
 from autograder.device import expect_no_hardcoded_device, expect_on_device, expect_ops_on_device, run_counting_ops
 from autograder.checks import call, call_method
@@ -42,9 +48,13 @@ def _normalize(student, X_train, X_test, what):
     return out
 
 
-def _matches(got, x, stats_of):
+def _matches(got, x, stats_of, ddofs=(1,)):
     return any(np.allclose(got.double().numpy(), _standardise(x, stats_of, ddof).numpy(), rtol=1e-9, atol=1e-9)
-               for ddof in (1, 0))
+               for ddof in ddofs)
+
+
+POPULATION_STD = ("standart sapma n'ye bölünerek (unbiased=False / correction=0) hesaplanmış; PyTorch'un "
+                  "varsayılanını, n − 1'e bölen `X_train.std(dim=(0, 2, 3), keepdim=True)`'yi kullanın.")
 
 
 @grade("normalize_test", weight=2)
@@ -54,16 +64,18 @@ def test_normalize_uses_training_statistics(student):
     X_test = torch.randn(12, 1, 4, 4, generator=g, dtype=torch.float64) * 7 - 1
     what = "normalize_splits(X_train, X_test)"
     tr, te = _normalize(student, X_train, X_test, what)
+    if _matches(tr, X_train, X_train, (0,)) and not _matches(tr, X_train, X_train):
+        fail(f"{what}: {POPULATION_STD}")
     if not _matches(tr, X_train, X_train):
         fail(f"{what}: X_train kendi kanal ortalaması ve standart sapmasıyla standartlaştırılmalı: "
              "(X_train - mean) / std, mean ve std dim=(0, 2, 3) boyunca.")
     if _matches(te, X_test, X_train):
         return
-    if _matches(te, X_test, X_test):
+    if _matches(te, X_test, X_test, (1, 0)):
         fail(f"{what}: test kümesi kendi istatistikleriyle normalleştirilmiş. Bu, test verisinden bilgi sızdırır: "
              "ortalama ve standart sapmayı yalnız X_train'den hesaplayın ve X_test'e de aynılarını uygulayın.")
     both = torch.cat([X_train, X_test])
-    if _matches(te, X_test, both):
+    if _matches(te, X_test, both, (1, 0)):
         fail(f"{what}: istatistikler eğitim ve test kümelerinin birleşiminden alınmış; yalnız X_train'i kullanın.")
     fail(f"{what}: X_test, X_train'in kanal ortalaması ve standart sapmasıyla normalleştirilmeli: "
          "(X_test - mean_train) / std_train.")
@@ -182,6 +194,137 @@ def test_train_on_device(student, digits):
 
 
 
+TINY = [("Conv2d", 1, 2, 3), ("ReLU",), ("Flatten",), ("Linear", 2 * 4 * 4, 3)]  # (N, 1, 6, 6) -> (N, 3)
+
+
+def _tiny_params(seed):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(2, 1, 3, 3, generator=g, dtype=torch.float64) * 0.5,
+            torch.randn(2, generator=g, dtype=torch.float64) * 0.1,
+            torch.randn(3, 32, generator=g, dtype=torch.float64) * 0.2,
+            torch.randn(3, generator=g, dtype=torch.float64) * 0.1]
+
+
+def _tiny_worker(student, params):
+    """The tiny float64 CNN in the worker with these parameters (its layers are "0" and "3")."""
+    model = worker_sequential(student, TINY)
+    call_method(student, model, "double")
+    for name, value in zip(("0.weight", "0.bias", "3.weight", "3.bias"), params):
+        call_method(student, model, f"{name}.data.copy_", value)
+    return model
+
+
+def _tiny_reference(params):
+    model = reference_sequential(TINY, params)
+    return model
+
+
+def _batch_losses(params, x, label, steps, lr, optimizer="adam", softmax_first=False):
+    """Identical samples: every mini-batch's mean loss and gradient are those of one sample, whatever the batch
+    size or order; the losses before each of ``steps`` optimizer steps."""
+    model = _tiny_reference(params)
+    opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        logits = model(x)
+        if softmax_first:
+            logits = torch.softmax(logits, dim=1)
+        loss = nn.functional.cross_entropy(logits, label)
+        losses.append(loss.item())
+        loss.backward()
+        opt.step()
+    return losses
+
+
+def _per_epoch(losses, sizes, epochs):
+    k = len(sizes)
+    return [losses[e * k:(e + 1) * k] for e in range(epochs)]
+
+
+@grade("train_test", weight=2)
+def test_train_epoch_losses_weighted_by_batch_size(student):
+    """10 identical samples, batch_size=4: batches of 4, 4 and 2, and every batch loss is known."""
+    n, batch_size, epochs, lr = 10, 4, 2, 0.05
+    params = _tiny_params(81)
+    g = torch.Generator().manual_seed(82)
+    x1 = torch.randn(1, 1, 6, 6, generator=g, dtype=torch.float64)
+    X, y = x1.repeat(n, 1, 1, 1), torch.full((n,), 2, dtype=torch.int64)
+    model = _tiny_worker(student, params)
+    what = "train(model, X, y, epochs=2, lr=0.05, batch_size=4) (10 örnek: yığınlar 4, 4 ve 2)"
+    history = expect_history_of_floats(call(student, "train", model, X, y, epochs=epochs, lr=lr,
+                                            batch_size=batch_size, device="cpu", what=what), epochs, what)
+    sizes = batch_sizes(n, batch_size)
+    per_epoch = _per_epoch(_batch_losses(params, x1, y[:1], len(sizes) * epochs, lr), sizes, epochs)
+    want = [epoch_mean(losses, sizes) for losses in per_epoch]
+
+    def variant(**kwargs):
+        return lambda: [epoch_mean(l, sizes) for l in
+                        _per_epoch(_batch_losses(params, x1, y[:1], len(sizes) * epochs, **kwargs), sizes, epochs)]
+
+    def bookkeeping(fn):
+        return [fn(losses) for losses in per_epoch]
+
+    kept = batch_sizes(n, batch_size, drop_last=True)
+    mistakes = [
+        ("kayıptan önce softmax uygulanmış: nn.CrossEntropyLoss logit bekler ve softmax'ı kendisi uygular; modelin "
+         "çıktısını doğrudan kayba verin.", variant(lr=lr, softmax_first=True)),
+        ("eniyileyicinin öğrenme oranı `lr` argümanından alınmamış: `torch.optim.Adam(model.parameters(), lr=lr)` "
+         "yazın.", variant(lr=1e-3)),
+        ("eniyileyici Adam değil: `torch.optim.Adam(model.parameters(), lr=lr)` kullanın.",
+         variant(lr=lr, optimizer="sgd")),
+        ("son, küçük yığın atlanmış (drop_last=True ya da `range(n // batch_size)`): her dönem bütün örnekler "
+         "kullanılmalı.", lambda: [epoch_mean(l, kept) for l in
+                                   _per_epoch(_batch_losses(params, x1, y[:1], len(kept) * epochs, lr), kept, epochs)]),
+        ("her yığının kaybı `batch_size` argümanıyla çarpılmış; son yığın daha küçük olabilir: gerçek yığın boyunu "
+         "(`len(xb)`) kullanın.", bookkeeping(lambda l: sum(v * batch_size for v in l) / n)),
+        ("ağırlıklı toplam `len(loader) * batch_size`'a bölünmüş; son yığın daha küçük olduğu için örnek sayısına "
+         "(`len(X)`) bölün.", bookkeeping(lambda l: epoch_mean(l, sizes) * n / (len(sizes) * batch_size))),
+    ]
+    for j, (message, _) in enumerate(history_mistakes(per_epoch[0], sizes)):
+        mistakes.append((message, bookkeeping(lambda l, j=j: history_mistakes(l, sizes)[j][1])))
+    expect_close(history, want, tol=1e-6, mistake_tol=1e-6, what=what, mistakes=mistakes,
+                 hint="Her dönemin kaybı, yığın kayıplarının yığın boyuyla ağırlıklı ortalamasıdır: "
+                      "Σ loss.item() · len(xb) / len(X).")
+
+
+@grade("train_test", weight=1)
+def test_train_reshuffles_every_epoch(student):
+    """Six different samples in batches of two: the order of the batches changes the trained weights."""
+    n, batch_size, lr = 6, 2, 0.05
+    g = torch.Generator().manual_seed(83)
+    X = torch.randn(n, 1, 6, 6, generator=g, dtype=torch.float64)
+    y = torch.tensor([0, 1, 2, 0, 1, 2])
+    start = _tiny_params(84)
+    what = "train(model, X, y, epochs=1, lr=0.05, batch_size=2) (6 farklı örnek)"
+    # the losses first: reshuffling earns nothing without a working loop
+    test_train_epoch_losses_weighted_by_batch_size(student)
+
+    def unflatten(flat):
+        flat = torch.as_tensor(flat, dtype=torch.float64)
+        out, i = [], 0
+        for p in start:
+            out.append(flat[i:i + p.numel()].reshape(p.shape))
+            i += p.numel()
+        return out
+
+    def run(seed, weights, epochs):
+        model = _tiny_worker(student, unflatten(weights))
+        student.seed(seed)
+        call(student, "train", model, X, y, epochs=epochs, lr=lr, batch_size=batch_size, device="cpu", what=what)
+        return torch.cat([student.get(model, name).detach().double().reshape(-1)
+                          for name in ("0.weight", "0.bias", "3.weight", "3.bias")])
+
+    reference = _tiny_reference(start)
+    opt = torch.optim.Adam(reference.parameters(), lr=lr)
+    for i in range(0, n, batch_size):
+        opt.zero_grad()
+        nn.functional.cross_entropy(reference(X[i:i + batch_size]), y[i:i + batch_size]).backward()
+        opt.step()
+    unshuffled = torch.cat([p.detach().reshape(-1) for p in reference.parameters()])
+    expect_reshuffled_each_epoch(run, torch.cat([p.reshape(-1) for p in start]), unshuffled=unshuffled, what=what)
+
+
 # ---------------------------------------------------------------------------- predict / evaluate
 
 
@@ -262,3 +405,63 @@ def test_predict_on_device(student, digits):
     if tuple(got.shape) != (12,):
         fail(f"predict(..., device={dev}): (12,) şeklinde etiketler bekleniyordu, ama {tuple(got.shape)} geldi.")
     expect_on_device(student, model, dev, what="predict'ten sonra model")
+
+
+@grade("predict_test", weight=1)
+def test_predict_records_no_graph(student, ref, digits, trained_digit_state):
+    _, _, X_test, _ = digits
+    X = X_test[:40]
+    model, reference = _known_model(student, ref, trained_digit_state)
+    what = "predict(model, X, device='cpu')"
+    got = expect_no_graph(student, "predict", model, X, device="cpu", what=what)
+    expect_tensor(got, what)  # a right result too: no graph alone earns nothing
+    expected, clear = _expected_labels(reference, X)
+    if tuple(got.shape) != (40,) or int(((got != expected) & clear).sum()):
+        fail(f"{what}: tahmin edilen sınıflar değerlendirme kipindeki modelinkilerle aynı olmalı.")
+
+
+@grade("predict_test", weight=1)
+def test_predict_uses_batch_size(student, ref, digits, trained_digit_state):
+    """20 images in batches of 8: three forward passes (two convolutions each), not one."""
+    _, _, X_test, _ = digits
+    X = X_test[:20]
+    model, reference = _known_model(student, ref, trained_digit_state)
+    what = "predict(model, X, device='cpu', batch_size=8) (20 görüntü)"
+    got = call(student, "predict", model, X, device="cpu", batch_size=8, what=what)
+    expected, clear = _expected_labels(reference, X)
+    expect_tensor(got, what)
+    if tuple(got.shape) != (20,) or int(((got != expected) & clear).sum()):
+        fail(f"{what}: (20,) şeklinde, değerlendirme kipindeki modelin sınıfları bekleniyordu.")
+    whole = op_counts(student, "predict", model, X, device="cpu", batch_size=20).get("conv", 0)
+    parts = op_counts(student, "predict", model, X, device="cpu", batch_size=8).get("conv", 0)
+    if whole and parts != 3 * whole:
+        fail(f"{what}: model {parts // whole} kez çalıştırıldı gibi görünüyor, 3 parça (8 + 8 + 4) "
+             "bekleniyordu. X'i `batch_size`'lık parçalar halinde işleyin: "
+             "`for start in range(0, len(X), batch_size): xb = X[start:start + batch_size]` (son parça küçük "
+             "olabilir).")
+
+
+@grade("predict_test", weight=1)
+def test_evaluate_on_device(student, ref, digits, trained_digit_state):
+    """evaluate runs with a device argument (the simulated GPU) and compares the labels on the CPU."""
+    _, _, X_test, _ = digits
+    X = X_test[:60]
+    model, reference = _known_model(student, ref, trained_digit_state)
+    expected, _ = _expected_labels(reference, X)
+    labels = expected.clone()
+    labels[:15] = (labels[:15] + 1) % 10
+    got = call(student, "evaluate", model, X, labels, device="cpu", what="evaluate(model, X, y, device='cpu')")
+    if isinstance(got, bool) or not isinstance(got, (float, np.floating)) or abs(float(got) - 0.75) > 1e-6:
+        fail(f"evaluate(model, X, y, device='cpu'): 0.75 bekleniyordu, ama {got!r} geldi.")
+    dev = check_device()
+    fresh = _fresh_model(student)
+    expect_no_hardcoded_device(student, ["evaluate"])
+    try:
+        got = run_on_device(student, "evaluate", fresh, X_test[:12], labels[:12], device=dev, what="evaluate")
+    except DeviceSimulationUnsupported as gap:
+        not_simulated(gap)
+    except CheckFailed as failure:
+        fail(f"{failure} evaluate'te etiketleri (y) cihaza taşımayın: predict'in CPU'daki etiketleriyle CPU'da "
+             "karşılaştırın (`labels == y.cpu()`).")
+    if isinstance(got, bool) or not isinstance(got, (float, np.floating)):
+        fail(f"evaluate(..., device={dev}): doğruluk bir Python float'ı olmalı, ama {type(got).__name__} geldi.")

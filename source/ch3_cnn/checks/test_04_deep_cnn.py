@@ -5,11 +5,13 @@ order of their layers do not matter), leave batch norm at its initial state and 
 float64; the expected outputs come from reference modules in conftest.py.
 """
 import torch
+from torch import nn
 
-from autograder.checks import expect_close, expect_tensor, fail, grade
+from autograder.checks import CheckFailed, StudentCodeError, expect_close, expect_tensor, fail, grade
 from autograder.checks import call, call_method, close
-from autograder.checks.objects import fill_by_shape, module_info, n_params, param_shapes, to_worker
-from autograder.device import check_device, device_words, forward_backward_on_device
+from autograder.checks.objects import fill_by_shape, module_info, n_params, notebook_global, param_shapes, to_worker
+from autograder.device import (DeviceSimulationUnsupported, check_device, device_words, forward_backward_on_device,
+                               not_simulated, run_on_device)
 
 
 def _module(student, fn, *args, **kwargs):
@@ -76,6 +78,40 @@ def test_vgg_block_values(student, ref):
     x = torch.randn(2, 3, 10, 8, generator=torch.Generator().manual_seed(102), dtype=torch.float64)
     _values(student, handle, info, label, ref.vgg_block(3, 5, 3), x, seed=103,
             hint="Her evrişimden sonra BatchNorm2d ve ReLU gelmeli; blok tek bir MaxPool2d(2, 2) ile bitmeli.")
+
+
+def _vgg_relu_first(in_channels, out_channels, num_convs):
+    layers = []
+    for i in range(num_convs):
+        layers += [nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, padding=1, bias=False),
+                   nn.ReLU(), nn.BatchNorm2d(out_channels)]
+    return nn.Sequential(*layers, nn.MaxPool2d(2, 2))
+
+
+@grade("vgg_block_test", weight=1)
+def test_vgg_block_values_in_training_mode(student, ref):
+    """In training mode batch norm uses the batch's statistics: conv -> ReLU -> BN then differs from conv -> BN ->
+    ReLU (with a fresh BN in eval mode the two would agree)."""
+    handle, info, label = _module(student, "vgg_block", 2, 4, 2)
+    reference = ref.vgg_block(2, 4, 2)
+    want = sorted(tuple(p.shape) for p in reference.parameters())
+    if param_shapes(info) != want:
+        fail(f"{label}: parametre şekilleri {want} olmalıydı, ama {param_shapes(info)} geldi.")
+    fill_by_shape(student, handle, info, reference, seed=104, only_4d=True)
+    call_method(student, handle, "train")
+    x = torch.randn(3, 2, 6, 8, generator=torch.Generator().manual_seed(105), dtype=torch.float64)
+    got = call(student, handle, x, contexts=["no_grad"], what=f"{label}(x)")
+    reference.train()
+    relu_first = _vgg_relu_first(2, 4, 2).double()
+    relu_first.load_state_dict(dict(zip(relu_first.state_dict(), reference.state_dict().values())))
+    relu_first.train()
+    with torch.no_grad():
+        expected = reference(x)
+        wrong = relu_first(x)
+    expect_close(got, expected, what=f"{label}(x) (bilinen ağırlıklarla, eğitim kipinde)", mistakes=[
+        ("ReLU toplu normalleştirmeden önce uygulanmış: her evrişimden sonra sıra Conv2d → BatchNorm2d → ReLU "
+         "olmalı.", wrong)],
+        hint="Her evrişimden sonra BatchNorm2d ve ReLU gelmeli; blok tek bir MaxPool2d(2, 2) ile bitmeli.")
 
 
 @grade("vgg_block_test", weight=1)
@@ -186,6 +222,81 @@ def test_small_resnet_parameter_count(student, ref):
                  "AdaptiveAvgPool2d(1) → Flatten → Linear(64, num_classes).")
 
 
+def _resnet_variant(ref, stem_relu=True, pool="avg", stage2_stride=2, softmax=False):
+    class Variant(ref.SmallResNet):
+        def __init__(self):
+            super().__init__()
+            if not stem_relu:
+                self.stem = nn.Sequential(*list(self.stem)[:2])
+            if pool == "max":
+                self.head[0] = nn.AdaptiveMaxPool2d(1)
+            if stage2_stride != 2:
+                self.blocks[1] = ref.ResidualBlock(16, 32, stage2_stride)
+
+        def forward(self, x):
+            out = super().forward(x)
+            return torch.softmax(out, dim=1) if softmax else out
+
+    return Variant()
+
+
+@grade("small_resnet_test", weight=2)
+def test_small_resnet_values(student, ref):
+    """Known weights (matched by shape), eval mode, float64: the whole network as the table says."""
+    handle, info, label = _module(student, "SmallResNet")
+    reference = ref.SmallResNet()
+    want = sorted(tuple(p.shape) for p in reference.parameters())
+    if param_shapes(info) != want:
+        fail(f"{label}: parametre şekilleri {want} olmalıydı, ama {param_shapes(info)} geldi.")
+    fill_by_shape(student, handle, info, reference, seed=122, scale=0.2)
+    call_method(student, handle, "eval")
+    reference.eval()
+    x = torch.randn(2, 1, 8, 8, generator=torch.Generator().manual_seed(123), dtype=torch.float64)
+    got = call(student, handle, x, contexts=["no_grad"], what=f"{label}(x)")
+    with torch.no_grad():
+        expected = reference(x)
+
+    def variant(**kwargs):
+        def compute():
+            model = _resnet_variant(ref, **kwargs).double()
+            model.load_state_dict(reference.state_dict())
+            model.eval()
+            with torch.no_grad():
+                return model(x)
+        return compute
+
+    expect_close(got, expected, what=f"{label}(x) (bilinen ağırlıklarla, eval kipinde)", mistakes=[
+        ("çıktıya softmax uygulanmış: forward logit döndürmeli (nn.CrossEntropyLoss softmax'ı kendisi uygular).",
+         variant(softmax=True)),
+        ("girişte (stem) ReLU eksik: Conv2d(in_channels, 16, 3, padding=1, bias=False) → BatchNorm2d(16) → ReLU.",
+         variant(stem_relu=False)),
+        ("başta küresel en büyük değer havuzlaması kullanılmış: küresel ortalama havuzlama, "
+         "nn.AdaptiveAvgPool2d(1), olmalı.", variant(pool="max")),
+        ("aşama 2 boyutu yarıya indirmiyor: ResidualBlock(16, 32, stride=2) olmalı.", variant(stage2_stride=1)),
+    ], hint="Sıra: giriş (Conv → BN → ReLU) → ResidualBlock(16, 16) → ResidualBlock(16, 32, stride=2) → "
+            "ResidualBlock(32, 64, stride=2) → AdaptiveAvgPool2d(1) → Flatten → Linear(64, num_classes).")
+
+
+@grade("small_resnet_test", weight=1)
+def test_small_resnet_built_on_the_cpu(student, ref):
+    """On a machine with a GPU the notebook's `device` is CUDA: __init__ must still leave the model on the CPU."""
+    dev = check_device()
+    label = "SmallResNet()"
+    expected = sorted(tuple(p.shape) for p in ref.SmallResNet().parameters())
+    with notebook_global(student, "SmallResNet", "device", dev):
+        try:
+            handle = run_on_device(student, "SmallResNet", device=dev, device_arg=None, keep=True, what=label)
+        except DeviceSimulationUnsupported as gap:
+            not_simulated(gap)
+    info = module_info(student, handle, label)
+    if param_shapes(info) != expected:
+        fail(f"{label}: parametre şekilleri {expected} olmalıydı, ama {param_shapes(info)} geldi.")
+    for name, _, device, _ in info.get("parameters", []):
+        if torch.device(device).type != "cpu":
+            fail(f"{label}: yeni kurulan modelin `{name}` parametresi `{device}` cihazında: `__init__` içinde "
+                 "`self.to(device)` çağırmayın; model CPU'da kurulur, cihazı çağıran `model.to(device)` ile seçer.")
+
+
 @grade("small_resnet_test", weight=1)
 def test_small_resnet_on_device(student):
     handle, _, label = _module(student, "SmallResNet")
@@ -242,3 +353,32 @@ def test_count_parameters_trainable_only(student):
     if got_trainable != trainable:
         fail(f"count_parameters(model, trainable_only=True): yalnız requires_grad=True olan parametreler (son katman, "
              f"{trainable:,}) sayılmalıydı, ama {got_trainable:,} geldi.")
+
+
+@grade("count_parameters_test", weight=1)
+def test_count_parameters_on_device(student, ref):
+    """The count reads only sizes: it works for a model on the GPU (the simulated one here)."""
+    model = student.call_method("torch", "nn.Sequential", keep=True)
+    for layer in (student.call_method("torch", "nn.Conv2d", 3, 4, 3, padding=1, bias=False, keep=True),
+                  student.call_method("torch", "nn.BatchNorm2d", 4, keep=True),
+                  student.call_method("torch", "nn.Linear", 4, 5, keep=True)):
+        student.call_method(model, "append", layer)
+    expected = 4 * 3 * 9 + 8 + 4 * 5 + 5
+    got = _count(student, model, "küçük bir model (CPU'da)")
+    if got != expected:
+        fail(f"count_parameters (küçük bir model): {expected} bekleniyordu, ama {got} geldi.")
+    dev = check_device()
+    student.call_method(model, "to", dev)
+    try:
+        got = run_on_device(student, "count_parameters", model, device=dev, device_arg=None,
+                            what="count_parameters (model cihazdayken)")
+    except DeviceSimulationUnsupported as gap:
+        not_simulated(gap)
+    except StudentCodeError as exc:
+        fail(f"count_parameters: model {device_words(dev)} üzerindeyken hata verdi ({exc.type}). Değerleri okumayın "
+             "(NumPy'a çevirmeyin): öge sayısını `p.numel()` ile alın.")
+    except CheckFailed as failure:
+        fail(f"{failure} count_parameters değerleri okumamalı: öge sayısını `p.numel()` ile alın.")
+    if isinstance(got, bool) or not isinstance(got, int) or got != expected:
+        fail(f"count_parameters (model {device_words(dev)} üzerindeyken): {expected} (bir int) bekleniyordu, ama "
+             f"{got!r} geldi. Öge sayısını `p.numel()` ile alın.")
