@@ -156,6 +156,15 @@ def _assignment(course: Course, assignment_id: str) -> Assignment:
     return Assignment.load(course, assignment_id)
 
 
+def _known_sources(course: Course, assignment_ids: list[str]) -> None:
+    """Bad usage unless every id names an assignment of the course's source/."""
+    known = course.assignment_ids()
+    unknown = [aid for aid in assignment_ids if aid not in known]
+    if unknown:
+        raise UsageError(f"assignment {unknown[0]!r} not found in {course.source_dir} (known: "
+                         f"{', '.join(known) or 'none'})")
+
+
 def _output_dir(args) -> Path:
     return Path(args.out or f"out/{args.assignment}").resolve()
 
@@ -167,6 +176,7 @@ def cmd_release(args) -> int:
     from autograder.release import release
 
     course = Course.find()
+    _known_sources(course, args.assignments)
     ids = release(course, args.assignments)
     for aid in ids:
         print(f"released {aid}: assignments/{aid}, solutions/{aid}")
@@ -541,10 +551,7 @@ def cmd_validate(args) -> int:
     from autograder.validate import format_rows, validate
 
     course = Course.find()
-    for aid in args.assignments:
-        if aid not in course.assignment_ids():
-            raise UsageError(f"assignment {aid!r} not found in {course.source_dir} (known: "
-                             f"{', '.join(course.assignment_ids()) or 'none'})")
+    _known_sources(course, args.assignments)
     options = _options(args)
     t0 = time.monotonic()
     rows = validate(course, args.assignments, options, _workers(args.workers))

@@ -149,7 +149,7 @@ def histogram_png(scores: list[float], max_score: float) -> str:
 def bars_png(labels: list[str], means: list[float], fulls: list[float], title: str) -> str:
     """Horizontal bars per label: mean as % of the points, and % of students with full marks."""
     plt = _pyplot()
-    height = 0.9 + 0.42 * max(len(labels), 1)
+    height = 1.5 + 0.45 * max(len(labels), 1)
     fig, ax = plt.subplots(figsize=(7.5, height))
     ys = list(range(len(labels)))
     ax.barh([y - 0.2 for y in ys], [100 * m for m in means], height=0.38, color=MEAN_COLOR,
@@ -157,12 +157,12 @@ def bars_png(labels: list[str], means: list[float], fulls: list[float], title: s
     ax.barh([y + 0.2 for y in ys], [100 * f for f in fulls], height=0.38, color=FULL_COLOR,
             label="tam puan alan (% öğrenci)")
     ax.set_yticks(ys, labels)
-    ax.invert_yaxis()
+    ax.set_ylim(len(labels) - 0.5, -0.5)
     ax.set_xlim(0, 100)
-    ax.set_xlabel("%")
-    ax.set_title(title)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5 / height - 0.12), ncol=2, fontsize="small",
-              frameon=False)
+    ax.xaxis.set_major_formatter("%{x:.0f}")
+    ax.set_title(title, loc="left", pad=22)
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, fontsize="small", frameon=False,
+              borderaxespad=0.2)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return _png(fig)

@@ -182,6 +182,7 @@ def stage(src: Path, dest_dir: Path, name: str, unpacked: Path | None) -> Path:
     """``src`` under ``dest_dir/name`` (moved if it was unpacked by us, else copied with its times);
     a name already there gets `` (2)``, `` (3)``, …"""
     dest_dir.mkdir(parents=True, exist_ok=True)
+    name = Path(name).name if Path(name).name not in ("", ".", "..") else "file"
     stem, suffix = Path(name).stem, Path(name).suffix
     target, n = dest_dir / name, 1
     while target.exists():

@@ -52,6 +52,7 @@ BAD = [
     (["check", "subs/ali/mini.ipynb", "--timeout", "-5"], "argument --timeout: must be a positive number"),
     (["validate", "--workers", "0"], "argument --workers: must be at least 1, got 0"),
     (["validate", "nope"], "assignment 'nope' not found"),
+    (["release", "mini", "nope"], "assignment 'nope' not found"),
     (["regrade"], "argument COMMAND: invalid choice: 'regrade'"),
 ]
 
