@@ -21,6 +21,7 @@ would, in a separate process, and the ✔/✘ table is printed in the notebook.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import os
@@ -115,6 +116,23 @@ def _off_device(obj, device) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def _same_random_numbers():
+    """The cell's own random numbers after a device check are those it would have drawn without it."""
+    import random
+
+    import numpy as np
+    import torch
+
+    state = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
+    try:
+        yield
+    finally:
+        random.setstate(state[0])
+        np.random.set_state(state[1])
+        torch.random.set_rng_state(state[2])
+
+
 def check_device(fn, *args, model_on_device: bool = True, result_on_device: bool = True, **kwargs):
     """Run ``fn(*args, **kwargs, device=<simulated GPU>)`` as the grader's device check does, without a GPU.
 
@@ -122,7 +140,8 @@ def check_device(fn, *args, model_on_device: bool = True, result_on_device: bool
     ``torch.device("meta")`` under the grader's device simulation, where a batch left on the CPU, a model never
     moved or a state made on the CPU fails exactly as on a GPU. Also reported: hard-coded CUDA in ``fn``'s
     source; with ``model_on_device``, a model given in the arguments that is not on the device afterwards; with
-    ``result_on_device``, a returned model or tensor that is not on it. Prints one line when all is well;
+    ``result_on_device``, a returned model or tensor that is not on it. The random number generators are left as
+    they were, so the cell's own checks draw what they would have drawn. Prints one line when all is well;
     raises :class:`DeviceCheckFailed` with the grader's Turkish sentence and the line otherwise.
     """
     import torch
@@ -140,7 +159,7 @@ def check_device(fn, *args, model_on_device: bool = True, result_on_device: bool
     own_file = getattr(getattr(fn, "__code__", None), "co_filename", None)
     result, failed = None, False
     try:
-        with SimulatedDevice():
+        with _same_random_numbers(), SimulatedDevice():
             result = fn(*args, **kwargs)
     except NotImplementedError as exc:
         from autograder.session import StudentCodeError
@@ -187,7 +206,14 @@ _FRAME = re.compile(r'File "<ipython-input-\d+-([0-9a-f]{12})>", line (\d+)[^\n]
 
 
 def _cell_hash(source: str) -> str:
-    """The name IPython gives a cell's code (``<ipython-input-N-HASH>``) is keyed by this."""
+    """The name IPython gives a cell's code (``<ipython-input-N-HASH>``) is keyed by this: the SHA-1 of the cell
+    as IPython transforms it before compiling (leading blank lines dropped, magics rewritten, a final newline)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        source = TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001 - a cell IPython cannot transform is not found, nothing worse
+        pass
     return hashlib.sha1(source.encode("utf-8")).hexdigest()[:12]
 
 
@@ -317,7 +343,9 @@ def check(notebook: str | None = None, question: str | None = None) -> bool:
     command = [sys.executable, "-m", "autograder.cli", "check", str(Path(path).resolve())]
     if question:
         command += ["--question", question]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=Path(path).resolve().parent)
+    # From the kernel's folder (Jupyter starts it in the notebook's): the course is found from there or from the
+    # notebook's folder upwards, or from AUTOGRADER_COURSE.
+    done = subprocess.run(command, capture_output=True, text=True)
     print((done.stdout + done.stderr).rstrip())
     return done.returncode == 0
 
