@@ -216,11 +216,11 @@ def _row(records, entries, result):
     return records.make_row(result, entry.grades if entry else None, entry.comments if entry else None)
 
 
-def _name_parts(identity: dict) -> tuple[str | None, str | None, str | None]:
-    """(first name, last name, email) for nbgrader's student record, from an LMS identity (None: unknown)."""
+def _name_parts(identity: dict, student: str) -> tuple[str | None, str | None, str | None]:
+    """(first name, last name, email) for nbgrader's student record, from the identity a layout gave (None:
+    unknown, or nothing more than the id)."""
     name = " ".join(str(identity.get("name") or "").split())
-    if not name or identity.get("lms") in (None, "folders", "nbgrader") or identity.get("anonymous") \
-            or identity.get("blind"):
+    if not name or name == student or identity.get("anonymous") or identity.get("blind"):
         return None, None, identity.get("email") or None
     first, _, last = name.rpartition(" ")
     return first or None, last, identity.get("email") or None
@@ -239,7 +239,7 @@ def _finish_records(assignment, nbc, out: Path, merged: dict, graded: dict, earl
             gradebook.sync_assignment(gb, assignment, due)
             for res in graded.values():
                 gradebook.record_result(gb, assignment, res, earlier.get(res.student_id))
-                first, last, email = _name_parts(res.identity)
+                first, last, email = _name_parts(res.identity, res.student_id)
                 if res.status != "error" and (last or email):
                     # formgrader lists students by these names
                     gb.update_or_create_student(res.student_id, first_name=first, last_name=last, email=email)
@@ -298,8 +298,7 @@ def cmd_grade(args) -> int:
             print(f"autograder: skipped {line}", file=sys.stderr)
         if not args.quiet:
             for note in found.notes:
-                if policy is not None or "late" not in note:
-                    print(f"autograder: note: {note}", file=sys.stderr)
+                print(f"autograder: note: {note}", file=sys.stderr)
         if args.student:
             wanted = set(args.student)
             unknown = sorted(wanted - {s.student_id for s in subs})
