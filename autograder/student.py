@@ -263,13 +263,18 @@ def question_in(spec, question: str) -> bool:
 def check_notebook(path: Path, spec, limits, question: str | None = None, out=print) -> bool:
     """Run one notebook with its visible checks restored; print each question as ✔/✘, the cell and line of
     each error with the grader's Turkish explanation, and the hard-coded-device findings. True if all passed."""
+    import importlib
+    import threading
     import time
 
-    from autograder.device import hardcoded_device_uses
     from autograder.notebook import InvalidNotebook, read_notebook, sanitize
     from autograder.session import NotebookRun
 
     t0 = time.monotonic()
+    # The static check and the explanations need torch here too (~1.5 s to import): import it while the worker
+    # runs the notebook, not before.
+    loader = threading.Thread(target=importlib.import_module, args=("autograder.device",), daemon=True)
+    loader.start()
     try:
         nb = read_notebook(path)
     except InvalidNotebook as exc:
@@ -279,11 +284,6 @@ def check_notebook(path: Path, spec, limits, question: str | None = None, out=pr
     grade_ids = {c.grade_id for c in spec.grade_cells}
     wanted = _question_cells(spec, question)
     cells = [c for c in clean.cells if wanted is None or c.label not in grade_ids or c.label in wanted]
-    all_ok = True
-    for cell in clean.student_cells:  # the grader's static device check, on what the student wrote
-        for finding in hardcoded_device_uses(cell.source):
-            out(f"  {NOTE_MARK}  `{cell.label}` hücresi, {finding.message}")
-            all_ok = False
     run = NotebookRun(spec.name, cells, limits)
     try:
         run.ensure_started()
@@ -292,6 +292,14 @@ def check_notebook(path: Path, spec, limits, question: str | None = None, out=pr
         return False
     finally:
         run.close()
+    loader.join()
+    from autograder.device import hardcoded_device_uses
+
+    all_ok = True
+    for cell in clean.student_cells:  # the grader's static device check, on what the student wrote
+        for finding in hardcoded_device_uses(cell.source):
+            out(f"  {NOTE_MARK}  `{cell.label}` hücresi, {finding.message}")
+            all_ok = False
     by_label = {o.label: o for o in run.outcomes}
     for cell in spec.grade_cells:
         if wanted is not None and cell.grade_id not in wanted:
