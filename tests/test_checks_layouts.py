@@ -83,3 +83,82 @@ def test_other_modules_in_registration_order(student):
 def test_not_a_model_fails_in_turkish(student):
     with pytest.raises(CheckFailed, match="nn.Module"):
         layout(student, student.call("not_a_model", keep=True), "f()")
+
+
+# ---------------------------------------------------------------------- traced_ops
+
+TRACE_CODE = """
+from collections import OrderedDict
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+def modules():
+    return nn.Sequential(OrderedDict(c=nn.Conv2d(1, 2, 3, padding=1), act=nn.ReLU(), pool=nn.MaxPool2d(2),
+                                     flat=nn.Flatten(), out=nn.Linear(2 * 2 * 2, 3)))
+
+class Functional(nn.Module):
+    # registered in another order than used, relu and pooling as functions, a nested Sequential
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(8, 3))
+        self.conv = nn.Conv2d(1, 2, 3, padding=1)
+    def forward(self, x):
+        x = F.max_pool2d(torch.relu(self.conv(x)), 2)
+        return self.head(x).softmax(dim=1)
+
+def functional():
+    return Functional()
+
+class Swapped(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.act = nn.ReLU()
+    def forward(self, x):
+        return self.act(self.pool(self.conv(x))).relu_()
+
+def swapped():
+    return Swapped()
+
+class Untraceable(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+    def forward(self, x):
+        if x.sum() > 0:       # control flow on values: symbolic tracing fails
+            return self.conv(x)
+        return x
+
+def untraceable():
+    return Untraceable()
+"""
+
+
+@pytest.fixture(scope="module")
+def traced_student(student_running):
+    with student_running("traced_ops", TRACE_CODE) as s:
+        yield s
+
+
+def test_traced_ops_reads_modules_by_type_not_name(traced_student):
+    from autograder.checks.layouts import traced_ops
+
+    ops = traced_ops(traced_student, traced_student.call("modules", keep=True))
+    assert ops == ["conv", "relu", "maxpool", "flatten", "linear"]
+
+
+def test_traced_ops_follows_forward_not_registration_and_sees_functions(traced_student):
+    from autograder.checks.layouts import traced_ops
+
+    ops = traced_ops(traced_student, traced_student.call("functional", keep=True))
+    assert ops == ["conv", "relu", "maxpool", "flatten", "linear", "softmax"]
+    ops = traced_ops(traced_student, traced_student.call("swapped", keep=True))
+    assert ops == ["conv", "maxpool", "relu", "relu"]
+
+
+def test_traced_ops_is_none_when_the_forward_cannot_be_traced(traced_student):
+    from autograder.checks.layouts import traced_ops
+
+    assert traced_ops(traced_student, traced_student.call("untraceable", keep=True)) is None

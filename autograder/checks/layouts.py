@@ -167,7 +167,7 @@ def parameters(student, model, what: str = "model") -> list[tuple[str, object]]:
 OP_KINDS = {
     "Conv2d": "conv", "conv2d": "conv", "Conv1d": "conv", "conv1d": "conv",
     "ReLU": "relu", "relu": "relu", "relu_": "relu",
-    "MaxPool2d": "maxpool", "max_pool2d": "maxpool", "AvgPool2d": "avgpool", "avg_pool2d": "avgpool",
+    "MaxPool2d": "maxpool", "max_pool2d": "maxpool", "_max_pool2d": "maxpool", "AvgPool2d": "avgpool", "avg_pool2d": "avgpool",
     "AdaptiveAvgPool2d": "adaptiveavgpool", "adaptive_avg_pool2d": "adaptiveavgpool",
     "AdaptiveMaxPool2d": "adaptivemaxpool", "adaptive_max_pool2d": "adaptivemaxpool",
     "BatchNorm2d": "batchnorm", "BatchNorm1d": "batchnorm", "batch_norm": "batchnorm",

@@ -13,6 +13,8 @@ import pytest
 import torch
 from torch import nn
 
+from autograder.checks.cache import per_process
+
 
 # ---------------------------------------------------------------------------- reference models
 
@@ -86,64 +88,66 @@ def ref():
 
 # ---------------------------------------------------------------------------- data
 
-_DIGITS = {}
+@per_process
+def _digit_split():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    data = load_digits()
+    X = torch.tensor(data.images, dtype=torch.float32).unsqueeze(1)
+    y = torch.tensor(data.target, dtype=torch.int64)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+    mean = X_train.mean(dim=(0, 2, 3), keepdim=True)
+    std = X_train.std(dim=(0, 2, 3), keepdim=True)
+    return (X_train - mean) / std, y_train, (X_test - mean) / std, y_test
 
 
 @pytest.fixture
 def digits():
     """load_digits split as in the notebook, standardised here with the training statistics.
 
-    Returns (X_train, y_train, X_test, y_test) as CPU tensors; y_test never leaves this process.
+    Returns (X_train, y_train, X_test, y_test) as CPU tensors; y_test never leaves this process. Computed once per
+    grading process.
     """
-    if not _DIGITS:
-        from sklearn.datasets import load_digits
-        from sklearn.model_selection import train_test_split
-
-        data = load_digits()
-        X = torch.tensor(data.images, dtype=torch.float32).unsqueeze(1)
-        y = torch.tensor(data.target, dtype=torch.int64)
-        X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
-        mean = X_train.mean(dim=(0, 2, 3), keepdim=True)
-        std = X_train.std(dim=(0, 2, 3), keepdim=True)
-        _DIGITS["split"] = ((X_train - mean) / std, y_train, (X_test - mean) / std, y_test)
-    return _DIGITS["split"]
+    return _digit_split()
 
 
-_TRAINED = {}
+@per_process
+def _trained_state():
+    X_train, y_train, _, _ = _digit_split()
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        model = make_digit_model_ref()
+        optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+        model.train()
+        for _ in range(3):
+            order = torch.randperm(len(X_train))
+            for start in range(0, len(X_train), 32):
+                idx = order[start:start + 32]
+                optimizer.zero_grad()
+                nn.functional.cross_entropy(model(X_train[idx]), y_train[idx]).backward()
+                optimizer.step()
+    c, shift = 0.5, 3.0
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                sd = (module.running_var + module.eps).sqrt()
+                module.running_var.copy_(c * c * sd * sd - module.eps)
+                module.weight.mul_(c)
+                module.running_mean.add_(shift * sd)
+                module.bias.add_(module.weight * shift / c)
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 @pytest.fixture
-def trained_digit_state(digits):
+def trained_digit_state():
     """A state dict for make_digit_model: trained here (3 epochs), then its batch norms re-parametrised.
 
     The re-parametrisation keeps the model's function in evaluation mode exactly (running variance
     times c², weight times c, running mean and bias shifted together) but changes it in training
     mode, where batch statistics replace the running ones: there the activations are scaled by c and
     shifted, and most predictions change. So a predict() that forgets model.eval() gives visibly
-    different labels, while in eval mode the model is an ordinary ~97 % accurate classifier.
+    different labels, while in eval mode the model is an ordinary ~97 % accurate classifier. Computed once per
+    grading process.
     """
-    if not _TRAINED:
-        X_train, y_train, _, _ = digits
-        with torch.random.fork_rng():
-            torch.manual_seed(0)
-            model = make_digit_model_ref()
-            optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-            model.train()
-            for _ in range(3):
-                order = torch.randperm(len(X_train))
-                for start in range(0, len(X_train), 32):
-                    idx = order[start:start + 32]
-                    optimizer.zero_grad()
-                    nn.functional.cross_entropy(model(X_train[idx]), y_train[idx]).backward()
-                    optimizer.step()
-        c, shift = 0.5, 3.0
-        with torch.no_grad():
-            for module in model.modules():
-                if isinstance(module, nn.BatchNorm2d):
-                    sd = (module.running_var + module.eps).sqrt()
-                    module.running_var.copy_(c * c * sd * sd - module.eps)
-                    module.weight.mul_(c)
-                    module.running_mean.add_(shift * sd)
-                    module.bias.add_(module.weight * shift / c)
-        _TRAINED["state"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    return _TRAINED["state"]
+    return _trained_state()

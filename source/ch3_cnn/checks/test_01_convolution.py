@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from autograder.checks import CheckFailed, expect_close, expect_tensor, fail, grade
-from autograder.checks import call, call_method, close
+from autograder.checks import call, call_method, close, rel_error
 from autograder.checks.objects import module_info, op_counts, to_worker
 from autograder.checks.source import builtin_uses
 from autograder.device import not_simulated
@@ -39,10 +39,10 @@ def test_output_size_table(student):
         expected = _size(n, k, s, p)
         if got == expected:
             continue
-        if got == expected - 1:
-            hint = "Sondaki `+ 1` unutulmuş: ilk konum da sayılır."
-        elif got == (n + p - k) // s + 1:
+        if p and got == (n + p - k) // s + 1:
             hint = "Dolgu iki yana da eklenir: `2 * padding`."
+        elif got == expected - 1:
+            hint = "Sondaki `+ 1` unutulmuş: ilk konum da sayılır."
         elif isinstance(got, (float, np.floating)) and abs(got - ((n + 2 * p - k) / s + 1)) < 1e-9:
             hint = "Bölme tam sayı bölmesi (`//`, taban) olmalı: sığmayan son konum sayılmaz."
         elif got == int((n + 2 * p - k) / s) + 1:
@@ -90,6 +90,10 @@ def _check_conv(student, x, w, b, stride, padding):
     if close(got, F.conv2d(x, w.flip(-1, -2), b, stride=stride, padding=padding)):
         fail(f"{what}: sonuç, çekirdek ters çevrilerek (flip) hesaplanmış gibi. PyTorch çapraz korelasyon hesaplar: "
              "out[i, j] = Σ x[i·s + u, j·s + v] · w[u, v]; çekirdeği çevirmeyin.")
+    if close(got, expected, 1e-5):
+        fail(f"{what}: sonuç float32 hassasiyetinde hesaplanmış (bağıl hata {rel_error(got, expected):.1e}): ara "
+             "tensörleri ve biriktiriciyi girdinin veri türünde oluşturun, `torch.zeros(..., dtype=x.dtype, "
+             "device=x.device)`.")
     if b is not None and close(got, F.conv2d(x, w, None, stride=stride, padding=padding)):
         fail(f"{what}: sapma (bias) eklenmemiş: her filtrenin çıktısına b[f] ekleyin (b.reshape(1, -1, 1, 1)).")
     expect_close(got, expected, what=what, hint="Her çıktı konumu, dolgulu girdinin (i·s, j·s) köşesinden başlayan "
@@ -266,6 +270,9 @@ def test_scratch_conv_parameters(student):
     if not params:
         fail("ScratchConv2d'nin hiç parametresi yok: ağırlık ve sapmayı `nn.Parameter(...)` olarak atayın; düz "
              "tensör öznitelikleri parameters()'da görünmez, eğitilmez ve model.to(device) ile taşınmaz.")
+    if "weight" not in params:
+        fail("ScratchConv2d(3, 5, 3, stride=2, padding=1): `self.weight` parametreler arasında yok: ağırlığı "
+             "`nn.Parameter(...)` olarak atayın; düz bir tensör eğitilmez ve model.to(device) ile taşınmaz.")
     if params != {"weight": (5, 3, 3, 3), "bias": (5,)}:
         fail(f"ScratchConv2d(3, 5, 3): parametreler {{'weight': (5, 3, 3, 3), 'bias': (5,)}} olmalıydı, ama "
              f"{params} geldi.")

@@ -12,13 +12,13 @@ import torch
 
 from torch import nn
 
-from autograder.checks import CheckFailed, expect_close, expect_tensor, fail, grade
+from autograder.checks import CheckFailed, describe_value, expect_close, expect_tensor, fail, grade
 from autograder.checks.histories import batch_sizes, epoch_mean, expect_history_of_floats, history_mistakes
 from autograder.checks.modes import expect_no_graph
 from autograder.checks.objects import op_counts, reference_sequential, worker_sequential
 from autograder.checks.training import expect_reshuffled_each_epoch
 from autograder.device import not_simulated
-from autograder.device import expect_no_hardcoded_device, expect_on_device, expect_ops_on_device, run_counting_ops
+from autograder.device import expect_device_agnostic, expect_no_hardcoded_device, expect_on_device, expect_ops_on_device, run_counting_ops
 from autograder.checks import call, call_method
 from autograder.checks.objects import fetch_state, module_info
 from autograder.device import DeviceSimulationUnsupported, check_device, run_on_device
@@ -66,6 +66,8 @@ def test_normalize_uses_training_statistics(student):
     tr, te = _normalize(student, X_train, X_test, what)
     if _matches(tr, X_train, X_train, (0,)) and not _matches(tr, X_train, X_train):
         fail(f"{what}: {POPULATION_STD}")
+    if not _matches(tr, X_train, X_train) and _matches(tr, X_train, torch.cat([X_train, X_test]), (1, 0)):
+        fail(f"{what}: istatistikler eğitim ve test kümelerinin birleşiminden alınmış; yalnız X_train'i kullanın.")
     if not _matches(tr, X_train, X_train):
         fail(f"{what}: X_train kendi kanal ortalaması ve standart sapmasıyla standartlaştırılmalı: "
              "(X_train - mean) / std, mean ve std dim=(0, 2, 3) boyunca.")
@@ -182,7 +184,7 @@ def test_train_on_device(student, digits):
     X_train, y_train, _, _ = digits
     dev = check_device()
     model = _fresh_model(student)
-    expect_no_hardcoded_device(student, ["train"])
+    expect_device_agnostic(student, ["train"])
     try:
         history, counts = run_counting_ops(student, "train", model, X_train[:16], y_train[:16], epochs=1, lr=1e-3,
                                            batch_size=8, device=dev, what="train")
@@ -384,8 +386,10 @@ def test_evaluate_returns_accuracy(student, ref, digits, trained_digit_state):
     if isinstance(got, bool) or not isinstance(got, (float, np.floating)):
         fail(f"{what}: doğruluk bir Python float'ı olmalı (0 ile 1 arası), ama {type(got).__name__} türünde "
              f"{got!r} geldi. Doğru tahmin sayısını örnek sayısına bölüp .item() ile sayıya çevirin.")
-    expect_close(float(got), 0.75, tol=1e-6, what=what,
-                 hint="Doğruluk, predict'in etiketlerinin y ile aynı olduğu örneklerin oranıdır.")
+    expect_close(float(got), 0.75, tol=1e-6, what=what, mistakes=[
+        ("doğruluk yüzde olarak döndürülmüş: 0 ile 1 arasında bir oran döndürün (100 ile çarpmayın).", 75.0),
+        ("doğru tahminlerin sayısı döndürülmüş: örnek sayısına bölün.", 90.0)],
+        hint="Doğruluk, predict'in etiketlerinin y ile aynı olduğu örneklerin oranıdır.")
 
 
 @grade("predict_test", weight=2)
@@ -394,14 +398,14 @@ def test_predict_on_device(student, digits):
     _, _, X_test, _ = digits
     dev = check_device()
     model = _fresh_model(student)
-    expect_no_hardcoded_device(student, ["predict", "evaluate"])
+    expect_device_agnostic(student, ["predict", "evaluate"])
     try:
         got = run_on_device(student, "predict", model, X_test[:12], device=dev, batch_size=8, what="predict")
     except DeviceSimulationUnsupported as gap:
         not_simulated(gap)
     if not isinstance(got, torch.Tensor):
         fail(f"predict(..., device={dev}): etiketler CPU'da bir tensör olarak döndürülmeli (.cpu()), ama "
-             f"{type(got).__name__} geldi (cihazdaki bir tensör .cpu() olmadan döndürülmüş olabilir).")
+             f"{describe_value(got)} geldi (cihazdaki bir tensör .cpu() olmadan döndürülmüş olabilir).")
     if tuple(got.shape) != (12,):
         fail(f"predict(..., device={dev}): (12,) şeklinde etiketler bekleniyordu, ama {tuple(got.shape)} geldi.")
     expect_on_device(student, model, dev, what="predict'ten sonra model")
