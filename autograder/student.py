@@ -79,9 +79,13 @@ def _static_findings(fn) -> list[str]:
 
     from autograder.device import hardcoded_device_uses
 
+    import torch
+
+    if isinstance(fn, torch.nn.Module):
+        fn = type(fn)  # a model: its class, forward and helpers included
     try:
-        source = inspect.getsource(fn)
-        first = fn.__code__.co_firstlineno
+        lines, first = inspect.getsourcelines(fn)
+        source = "".join(lines)
     except (OSError, TypeError, AttributeError):
         return []
     # Parse it where it stands in its cell, so each finding's line is the cell's line.
@@ -136,6 +140,9 @@ def _same_random_numbers():
 def check_device(fn, *args, model_on_device: bool = True, result_on_device: bool = True, **kwargs):
     """Run ``fn(*args, **kwargs, device=<simulated GPU>)`` as the grader's device check does, without a GPU.
 
+    ``fn`` may also be a model (an ``nn.Module``): a copy of it is moved to the device and called on the tensor
+    arguments moved there, so a state its ``forward`` makes on the CPU (an RNN's ``h0``) is found.
+
     The arguments are deep-copied first (the caller's model and tensors are not touched). The call runs on
     ``torch.device("meta")`` under the grader's device simulation, where a batch left on the CPU, a model never
     moved or a state made on the CPU fails exactly as on a GPU. Also reported: hard-coded CUDA in ``fn``'s
@@ -150,13 +157,21 @@ def check_device(fn, *args, model_on_device: bool = True, result_on_device: bool
     from autograder.device import device_words, simulation_gap
     from autograder.sandboxed.contexts import SimulatedDevice
 
-    name = getattr(fn, "__name__", "fonksiyon")
     device = torch.device("meta")
     where_device = device_words(device)
     problems = _static_findings(fn)
     args, kwargs = copy.deepcopy((args, kwargs))
-    kwargs["device"] = device
-    own_file = getattr(getattr(fn, "__code__", None), "co_filename", None)
+    if isinstance(fn, torch.nn.Module):
+        # A model: a copy of it on the device, called on the inputs moved there (its forward must make any state,
+        # such as an RNN's h0, on the input's device).
+        name = f"{type(fn).__name__}.forward"
+        own_file = getattr(getattr(type(fn).forward, "__code__", None), "co_filename", None)
+        fn, model_on_device = copy.deepcopy(fn).to(device), False
+        args = tuple(a.to(device) if isinstance(a, torch.Tensor) else a for a in args)
+    else:
+        name = getattr(fn, "__name__", "fonksiyon")
+        kwargs["device"] = device
+        own_file = getattr(getattr(fn, "__code__", None), "co_filename", None)
     result, failed = None, False
     try:
         with _same_random_numbers(), SimulatedDevice():

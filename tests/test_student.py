@@ -144,3 +144,17 @@ def test_the_cells_random_numbers_are_unchanged(shell, data):
     torch.manual_seed(5)
     check_device(shuffled, model, *data)
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_a_model_whose_forward_makes_its_state_on_the_cpu(shell):
+    source = ("import torch\nfrom torch import nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+              "        super().__init__()\n        self.rnn = nn.RNN(1, 4, batch_first=True)\n\n"
+              "    def forward(self, x):\n        h0 = torch.zeros(1, x.size(0), 4DEVICE)\n"
+              "        return self.rnn(x, h0)[0]\n")
+    good = cell_function(source.replace("DEVICE", ", device=x.device"), "Net", shell)()
+    check_device(good, torch.randn(2, 3, 1))
+    assert next(good.parameters()).device.type == "cpu"  # the caller's model stays where it was
+    bad = cell_function(source.replace("DEVICE", ""), "Net", shell)()
+    with pytest.raises(DeviceCheckFailed, match=r"`Net.forward`.*11\. satır: `h0 = torch.zeros\(1, x.size\(0\), 4\)`|"
+                                                r"`Net.forward`.*12\. satır"):
+        check_device(bad, torch.randn(2, 3, 1))
