@@ -23,4 +23,4 @@ def test_grade_on_a_local_dask_cluster(mini_course, tmp_path):
     local = autograder("grade", "mini", subs, "--out", tmp_path / "local", "--quiet", cwd=mini_course)
     assert local.returncode == 0, local.stderr
     assert (tmp_path / "dask" / "grades.csv").read_text() == (tmp_path / "local" / "grades.csv").read_text()
-    assert "ayse,mini,3.00,3.00,ok" in (tmp_path / "dask" / "grades.csv").read_text()
+    assert "ayse,mini,3.00,,0.00,3.00,4.00,ok" in (tmp_path / "dask" / "grades.csv").read_text()
