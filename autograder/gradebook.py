@@ -14,8 +14,6 @@ one is replaced.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from pathlib import Path
 
 from autograder import nbgrader_ready
 from autograder.assignment import Assignment, is_solution_cell, nbgrader_meta
+from autograder.atomic import write_text_atomic
 from autograder.late import TIMESTAMP_FILE
 
 NO_RESPONSE = "Cevap verilmedi."  # nbgrader's automatic comment on an untouched answer, in the course's language
@@ -48,19 +47,6 @@ def course_for(out: Path, gradebook_url: str | None) -> NbgraderCourse:
     return NbgraderCourse(out, gradebook_url, True)  # a database server: nbgrader's files stay in --out
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 NBGRADER_CONFIG = """\
 # Written by `autograder grade`: this folder is an nbgrader course root (cd here; nbgrader formgrader).
 c = get_config()  # noqa: F821
@@ -79,7 +65,7 @@ def write_masters(course: NbgraderCourse, assignment: Assignment) -> None:
     """
     config = course.root / "nbgrader_config.py"
     if course.ours and not config.exists():
-        _atomic_write(config, NBGRADER_CONFIG)
+        write_text_atomic(config, NBGRADER_CONFIG)
     dest = course.root / "source" / assignment.id
     masters = sorted(assignment.source_dir.glob("*.ipynb")) if assignment.source_dir.is_dir() else []
     if not masters or (dest.exists() and not course.ours):
@@ -92,7 +78,7 @@ def write_masters(course: NbgraderCourse, assignment: Assignment) -> None:
         if old.name not in names:
             old.unlink()
     for path in masters:
-        _atomic_write(dest / path.name, path.read_text(encoding="utf-8"))
+        write_text_atomic(dest / path.name, path.read_text(encoding="utf-8"))
 
 
 def write_autograded(course: NbgraderCourse, assignment: Assignment, result) -> None:
@@ -107,12 +93,12 @@ def write_autograded(course: NbgraderCourse, assignment: Assignment, result) -> 
     folder.mkdir(parents=True, exist_ok=True)
     for name in assignment.notebooks:
         if name in result.autograded:
-            _atomic_write(folder / f"{name}.ipynb", result.autograded[name])
+            write_text_atomic(folder / f"{name}.ipynb", result.autograded[name])
         else:
             (folder / f"{name}.ipynb").unlink(missing_ok=True)
     stamp = submitted_at(result)
     if stamp is not None:
-        _atomic_write(folder / TIMESTAMP_FILE, stamp.strftime("%Y-%m-%d %H:%M:%S.%f") + " UTC\n")
+        write_text_atomic(folder / TIMESTAMP_FILE, stamp.strftime("%Y-%m-%d %H:%M:%S.%f") + " UTC\n")
     else:
         (folder / TIMESTAMP_FILE).unlink(missing_ok=True)
 

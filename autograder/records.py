@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import Environment, select_autoescape
 
 from autograder.assignment import Assignment, CourseError
+from autograder.atomic import write_text_atomic
 from autograder.gradebook import GradebookGrade as ManualGrade
 from autograder.grading import SubmissionResult
 from autograder.late import penalty, split_penalty
@@ -49,20 +48,6 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
         for row in rows:
             writer.writerow([csv_cell(v) for v in row])
     tmp.replace(path)  # whoever reads it meanwhile sees the old file or the new one, never half of one
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` at once: a reader (or a killed run) sees the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------------------------------------- a student's row
