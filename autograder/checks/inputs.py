@@ -27,7 +27,7 @@ from autograder.checks.messages import error_text, explain_error, student_line
 from autograder.device import DeviceSimulationUnsupported, device_words, simulation_gap, check_device, contexts_for
 from autograder.session import StudentCodeError
 
-__all__ = ["put_noncontiguous", "put_on_device", "expect_unchanged", "expect_follows_input_device",
+__all__ = ["put_noncontiguous", "put_on_device", "expect_unchanged", "call_with_inputs_on_device", "expect_follows_input_device",
            "CREATE_ON_INPUT_DEVICE"]
 
 CREATE_ON_INPUT_DEVICE = ("Fonksiyonun içinde oluşturduğunuz tensörler girdinin cihazında olmalı: "
@@ -85,31 +85,44 @@ def expect_unchanged(student, handle, original, what: str = "fonksiyon", message
                          "üretin (ör. `x = x - m`)."))
 
 
+def call_with_inputs_on_device(student, fn, *tensors, device=None, what: str | None = None,
+                               hint: str = CREATE_ON_INPUT_DEVICE, device_errors=(), **kwargs):
+    """Call ``fn`` with ``tensors`` moved to ``device`` (default: the simulated GPU); the result's handle.
+
+    A device error (or an error whose message holds one of ``device_errors``) names the student's line and says
+    ``hint``; other errors are explained in Turkish; an op the meta simulation cannot run raises
+    :class:`~autograder.device.DeviceSimulationUnsupported` (the caller skips or reruns on the CPU).
+    """
+    from autograder.device import explain_device_error
+
+    device = check_device() if device is None else torch.device(device)
+    name = what or (f"{fn}(...)" if isinstance(fn, str) else "fonksiyon")
+    inputs = "girdiler" if len(tensors) > 1 else "girdi"
+    handles = [put_on_device(student, t, device) for t in tensors]
+    try:
+        return student.call(fn, *handles, keep=True, contexts=contexts_for(device), **kwargs)
+    except StudentCodeError as error:
+        if error.type == "NotImplementedError" and not simulation_gap(error):
+            raise
+        if explain_device_error(error.type, error.message) or any(text in error.message for text in device_errors):
+            fail(f"{name}: {inputs} {device_words(device)} üzerindeyken hata verdi{student_line(error.traceback)}. "
+                 f"{hint}")
+        if device.type == "meta" and simulation_gap(error):
+            raise DeviceSimulationUnsupported(f"{name}: {error.type}: {error.message[:300]}") from None
+        fail(error_text(f"{name} ({inputs} {device_words(device)} üzerindeyken)", error,
+                        "" if explain_error(error.type, error.message) else hint))
+
+
 def expect_follows_input_device(student, fn, *tensors, device=None, what: str | None = None,
                                 hint: str = CREATE_ON_INPUT_DEVICE, **kwargs) -> dict:
     """Call ``fn`` with ``tensors`` moved to ``device`` (default: the simulated GPU) and require that the result is
     a tensor on that device; returns its description (``shape``, ``dtype``, ``device``, ``requires_grad``).
 
-    A device error names the student's line and says ``hint``; an op the meta simulation cannot run raises
-    :class:`~autograder.device.DeviceSimulationUnsupported` (the caller skips or reruns on the CPU).
+    Errors as in :func:`call_with_inputs_on_device`.
     """
     device = check_device() if device is None else torch.device(device)
     name = what or (f"{fn}(...)" if isinstance(fn, str) else "fonksiyon")
-    handles = [put_on_device(student, t, device) for t in tensors]
-    try:
-        out = student.call(fn, *handles, keep=True, contexts=contexts_for(device), **kwargs)
-    except StudentCodeError as error:
-        if error.type == "NotImplementedError" and not simulation_gap(error):
-            raise
-        explained = explain_error(error.type, error.message)
-        from autograder.device import explain_device_error
-
-        if explain_device_error(error.type, error.message):
-            fail(f"{name}: girdi {device_words(device)} üzerindeyken hata verdi{student_line(error.traceback)}. "
-                 f"{hint}")
-        if device.type == "meta" and simulation_gap(error):
-            raise DeviceSimulationUnsupported(f"{name}: {error.type}: {error.message[:300]}") from None
-        fail(error_text(f"{name} (girdi {device_words(device)} üzerindeyken)", error, "" if explained else hint))
+    out = call_with_inputs_on_device(student, fn, *tensors, device=device, what=name, hint=hint, **kwargs)
     info = student.describe(out)
     tensor = info.get("tensor")
     if tensor is None:

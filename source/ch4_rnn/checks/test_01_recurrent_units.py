@@ -16,15 +16,14 @@ import torch
 from torch import nn
 
 from autograder.checks import CheckFailed, StudentCodeError, call, close, describe_value, fail, grade
-from autograder.checks.inputs import expect_unchanged, put_on_device
-from autograder.checks.messages import error_text, explain_error, student_line
+from autograder.checks.inputs import call_with_inputs_on_device, expect_unchanged, put_on_device
+from autograder.checks.messages import error_text
 from autograder.checks.mistakes import expect_close
 from autograder.checks.objects import parameter_arrays, tuple_items
 from autograder.checks.source import builtin_uses
-from autograder.device import (DeviceSimulationUnsupported, check_device, contexts_for, device_words,
-                               expect_device_agnostic, expect_no_hardcoded_device, expect_on_device,
-                               expect_ops_on_device, expect_tensor_on_device, explain_device_error,
-                               not_simulated, run_explained_on_device, run_on_device, simulation_gap)
+from autograder.device import (DeviceSimulationUnsupported, check_device, expect_device_agnostic,
+                               expect_no_hardcoded_device, expect_on_device, expect_ops_on_device,
+                               expect_tensor_on_device, not_simulated, run_explained_on_device, run_on_device)
 
 
 def pair(value, what):
@@ -234,20 +233,10 @@ DEVICE_HINT = ("Fonksiyon girdileri hangi cihazdaysa orada çalışmalı: yeni t
 def _run_with_inputs_on_device(student, fn, tensors, what, hint):
     """``fn`` called with ``tensors`` on the check device; the result's handle. A device error fails with
     ``hint``; an op the simulation cannot run skips the check."""
-    device = check_device()
-    handles = [put_on_device(student, t, device) for t in tensors]
     try:
-        return student.call(fn, *handles, keep=True, contexts=contexts_for(device))
-    except StudentCodeError as error:
-        if error.type == "NotImplementedError" and not simulation_gap(error):
-            raise
-        if explain_device_error(error.type, error.message):
-            fail(f"{what}: girdiler {device_words(device)} üzerindeyken hata verdi{student_line(error.traceback)}. "
-                 f"{hint}")
-        if device.type == "meta" and simulation_gap(error):
-            not_simulated(DeviceSimulationUnsupported(f"{what}: {error.type}: {error.message[:300]}"))
-        fail(error_text(f"{what} (girdiler {device_words(device)} üzerindeyken)", error,
-                        "" if explain_error(error.type, error.message) else hint))
+        return call_with_inputs_on_device(student, fn, *tensors, what=what, hint=hint)
+    except DeviceSimulationUnsupported as gap:
+        not_simulated(gap)
 
 
 @grade("rnn_forward_test", weight=1)

@@ -11,13 +11,12 @@ import torch
 from torch import nn
 
 from autograder.checks import StudentCodeError, call, close, fail, grade
-from autograder.checks.inputs import CREATE_ON_INPUT_DEVICE, expect_unchanged, put_noncontiguous, put_on_device
-from autograder.checks.messages import error_text, explain_error, student_line
+from autograder.checks.inputs import (CREATE_ON_INPUT_DEVICE, call_with_inputs_on_device, expect_unchanged,
+                                     put_noncontiguous)
 from autograder.checks.mistakes import expect_close
 from autograder.checks.objects import tuple_items
 from autograder.checks.source import builtin_uses
-from autograder.device import (DeviceSimulationUnsupported, check_device, contexts_for, device_words,
-                               expect_tensor_on_device, explain_device_error, not_simulated, simulation_gap)
+from autograder.device import DeviceSimulationUnsupported, expect_tensor_on_device, not_simulated
 
 
 def _random(seed, *shapes, scale=0.5, dtype=torch.float64):
@@ -37,20 +36,11 @@ INPLACE = ("`{fn}` verilen `{label}` tensörünü değiştirdi: `c *= f`, `c.mul
 def _run_on_device(student, fn, tensors, what):
     """``fn`` called with ``tensors`` on the check device; the result's handle (a device error fails with a hint on
     tensors created inside; an op the simulation cannot run skips the check)."""
-    device = check_device()
-    handles = [put_on_device(student, t, device) for t in tensors]
     try:
-        return student.call(fn, *handles, keep=True, contexts=contexts_for(device))
-    except StudentCodeError as error:
-        if error.type == "NotImplementedError" and not simulation_gap(error):
-            raise
-        if explain_device_error(error.type, error.message) or "Cannot copy out of meta tensor" in error.message:
-            fail(f"{what}: girdiler {device_words(device)} üzerindeyken hata verdi{student_line(error.traceback)}. "
-                 f"{CREATE_ON_INPUT_DEVICE}")
-        if device.type == "meta" and simulation_gap(error):
-            not_simulated(DeviceSimulationUnsupported(f"{what}: {error.type}: {error.message[:300]}"))
-        fail(error_text(f"{what} (girdiler {device_words(device)} üzerindeyken)", error,
-                        "" if explain_error(error.type, error.message) else CREATE_ON_INPUT_DEVICE))
+        return call_with_inputs_on_device(student, fn, *tensors, what=what, hint=CREATE_ON_INPUT_DEVICE,
+                                          device_errors=("Cannot copy out of meta tensor",))
+    except DeviceSimulationUnsupported as gap:
+        not_simulated(gap)
 
 
 def _gradients(student, fn, tensors, n_out, what):
