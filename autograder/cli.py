@@ -271,7 +271,7 @@ def _read_state(out: Path) -> dict:
 
 def cmd_grade(args) -> int:
     from autograder import gradebook, records
-    from autograder.grading import close_launchers, grade_class, preflight
+    from autograder.grading import grade_class, preflight
     from autograder.late import late_info, make_policy, utc_naive
     from autograder.submissions import find_class
 
@@ -316,11 +316,10 @@ def cmd_grade(args) -> int:
             print(f"grading {len(subs)} submission(s) of {assignment.id} ({found.format} layout) on {where}, "
                   f"device checks on {options.device}; {options.isolation.describe()}", file=sys.stderr)
         t0 = time.monotonic()
-        if not args.scheduler:
-            # The machine's failure must not read as every student's crash: no template, nobody is graded.
+        if not args.scheduler and (workers <= 1 or len(subs) <= 1):
+            # The machine's failure must not read as every student's crash: no template, nobody is graded. (Pool
+            # processes check the same when they start, see grading._start_grading_process.)
             preflight(options)
-            if workers > 1 and len(subs) > 1:
-                close_launchers()  # each grading process starts its own
         out.mkdir(parents=True, exist_ok=True)
         graded: dict = {}
         kept: list[str] = []

@@ -19,12 +19,14 @@ from typing import Callable
 
 import nbformat
 
+from autograder import timing
 from autograder.assignment import Assignment
 from autograder.checks import fail
 from autograder.notebook import (InvalidNotebook, fill_outputs, kernel_language, match_notebooks, read_notebook,
                                  sanitize)
 from autograder.runner import CheckResult, SuiteError, run_checks
-from autograder.isolation import FreshLauncher, Isolation, Limits, TemplateLauncher, detect_isolation
+from autograder.isolation import (FreshLauncher, Isolation, Limits, TemplateError, TemplateLauncher,
+                                  detect_isolation)
 from autograder.scoring import CellScore, score_cells, total
 from autograder.session import NotebookRun, Student, WorkerLost, culprit_text
 from autograder.submissions import Submission
@@ -212,6 +214,7 @@ def grade_submission(assignment: Assignment, submission: Submission, options: Gr
 def _grade_submission(assignment: Assignment, submission: Submission, options: GradeOptions,
                       only: set[str] | None = None) -> SubmissionResult:
     t0 = time.monotonic()
+    spent_before = timing.snapshot()
     notes: list[str] = list(submission.notes)
     chosen, match_notes = match_notebooks(assignment, submission.files)
     notes.extend(match_notes)
@@ -254,7 +257,8 @@ def _grade_submission(assignment: Assignment, submission: Submission, options: G
     finally:
         for run in runs.values():
             run.close()
-        launcher.reset()  # nothing of this student's outlives their grading
+        with timing.measure("start"):
+            launcher.reset()  # nothing of this student's outlives their grading
     for name, run in runs.items():
         res = nb_results[name]
         res.status = run.status
@@ -280,12 +284,9 @@ def _grade_submission(assignment: Assignment, submission: Submission, options: G
         status = max((r.status for r in nb_results.values() if r.status in STATUS_ORDER[:4]),
                      key=STATUS_ORDER.index, default="ok")
     seconds = time.monotonic() - t0
-    checks_time = sum(r.seconds for r in results)
-    cells_time = sum(run.cells_time for run in runs.values())
-    timing = {"total": round(seconds, 4), "checks": round(checks_time, 4), "cells": round(cells_time, 4),
-              "overhead": round(max(seconds - checks_time - cells_time, 0.0), 4)}
+    split = timing.split(seconds, sum(r.seconds for r in results), timing.since(spent_before))
     return SubmissionResult(submission.student_id, assignment.id, status, score, max_score,
-                            list(nb_results.values()), cells, notes, round(seconds, 3), timing, autograded=autograded)
+                            list(nb_results.values()), cells, notes, round(seconds, 3), split, autograded=autograded)
 
 
 _LOST_TEXT = {"timeout": "zamanında bitmedi", "crashed": "çalışan süreci çökertti",
@@ -334,13 +335,31 @@ def _limit_trusted_memory(limit: int):
         pass
 
 
+def _start_grading_process(options: GradeOptions, failures):
+    """A pool process's start: bound its memory, then start its own template before taking any submission.
+
+    A template that cannot start is the machine's failure, not the students': its log goes to ``failures`` and the
+    process stops, which breaks the pool; :func:`_pool_round` then raises it (nobody is graded as crashed).
+    """
+    _limit_trusted_memory(options.trusted_memory)
+    try:
+        launcher_for(options).start()
+    except TemplateError as exc:
+        failures.put(str(exc))
+        os._exit(3)  # not raise: the pool would print the traceback of its initializer
+
+
 def _grade_one(args):
     assignment, submission, options, only = args
     return grade_submission(assignment, submission, options, only)
 
 
 def preflight(options: GradeOptions):
-    """Start this process's worker template before grading anyone; raises TemplateError with its start log."""
+    """Start this process's worker template before grading anyone; raises TemplateError with its start log.
+
+    Only for grading in this process: each pool process of :func:`grade_class` starts its own template the same
+    way before it takes a submission (a template started here would not be used there).
+    """
     launcher_for(options).start()
 
 
@@ -353,9 +372,10 @@ def _pool_round(assignment: Assignment, submissions: list[Submission], options: 
     """
     lost = []
     ctx = multiprocessing.get_context("fork")
+    failures = ctx.SimpleQueue()
     with concurrent.futures.ProcessPoolExecutor(max_workers=min(workers, len(submissions)), mp_context=ctx,
-                                                initializer=_limit_trusted_memory,
-                                                initargs=(options.trusted_memory,)) as pool:
+                                                initializer=_start_grading_process,
+                                                initargs=(options, failures)) as pool:
         futures = {pool.submit(_grade_one, (assignment, sub, options, only.get(sub.student_id))): sub
                    for sub in submissions}
         for fut in concurrent.futures.as_completed(futures):
@@ -363,6 +383,8 @@ def _pool_round(assignment: Assignment, submissions: list[Submission], options: 
             try:
                 done(fut.result())
             except concurrent.futures.process.BrokenProcessPool:
+                if not failures.empty():
+                    raise TemplateError(failures.get()) from None
                 lost.append(sub)
             except SuiteError:
                 raise

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder import timing
 from autograder.assignment import Assignment, CourseError
 from autograder.checks import CheckFailed
 from autograder.session import NotCalledAgain, Student, StudentCodeError, WorkerLost, culprit_text, stable_seed
@@ -169,7 +170,7 @@ class _GradingPlugin:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item):
-        with watchdog(self.check_timeout if item.nodeid in self._items else None):
+        with watchdog(self.check_timeout if item.nodeid in self._items else None), timing.check_body():
             yield
 
     @pytest.hookimpl(hookwrapper=True)
@@ -192,6 +193,25 @@ class _GradingPlugin:
                                             seconds=round(call.duration, 4)))
 
 
+class _PlainFailureReports:
+    """Failure reports without pytest's formatted traceback.
+
+    The grader never shows pytest's report (the student's message comes from the exception itself, see
+    ``_GradingPlugin.pytest_runtest_makereport``), yet pytest formats every failure's traceback with the parsed
+    source of each frame: ~0.1 s a failed check, seconds for a stub or a buggy submission. Passing and skipped
+    checks keep pytest's own report (cheap, and a skip's reason is read from it).
+    """
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item, call):
+        excinfo = call.excinfo
+        if excinfo is None or isinstance(excinfo.value, pytest.skip.Exception):
+            return None
+        brief = f"{excinfo.typename}: {str(excinfo.value)[:500]}"
+        return pytest.TestReport(item.nodeid, item.location, dict.fromkeys(item.keywords, 1), "failed", brief,
+                                 call.when, [], call.duration, call.start, call.stop, item.user_properties)
+
+
 def run_checks(assignment: Assignment, students: dict[str, Student], only: set[str] | None = None,
                check_timeout: float | None = None) -> list[CheckResult]:
     """Run the hidden suite with these student proxies; raises SuiteError if the suite is broken.
@@ -212,7 +232,7 @@ def run_checks(assignment: Assignment, students: dict[str, Student], only: set[s
                 "-q", "--no-header"]
         sink = io.StringIO()
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            code = pytest.main(args, plugins=[plugin])
+            code = pytest.main(args, plugins=[plugin, _PlainFailureReports()])
     if plugin.problems:
         raise SuiteError("hidden checks are malformed: " + "; ".join(plugin.problems))
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):

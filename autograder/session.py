@@ -26,6 +26,7 @@ from autograder.wire.protocol import (
     encode_value,
     socketpair,
 )
+from autograder import timing
 from autograder.isolation import FreshLauncher, Limits
 from autograder.isolation.policy import own_process
 
@@ -158,6 +159,7 @@ class WorkerClient:
         rid = self.next_id
         self.next_id += 1
         message = {"id": rid, "op": op, "timeout": timeout, **payload}
+        sent = time.perf_counter()
         try:
             self.channel.send(message, tensors)
             reply, reply_tensors = self.channel.receive(time.monotonic() + timeout + GRACE)
@@ -175,6 +177,14 @@ class WorkerClient:
             self.dead = WorkerLost("timeout", "the check was stopped while waiting for the worker")
             self.close()
             raise
+        roundtrip = time.perf_counter() - sent
+        busy = timing.reported_busy(reply.get("busy"), roundtrip)
+        suffix = "_cells" if op == "run_cell" else ""
+        timing.add("roundtrip", roundtrip)
+        timing.add("busy", busy)
+        if suffix:
+            timing.add("roundtrip" + suffix, roundtrip)
+            timing.add("busy" + suffix, busy)
         if reply.get("id") != rid or not isinstance(reply.get("ok"), bool):
             self._lose("protocol", "reply does not match the request")
         error = reply.get("error")
@@ -256,7 +266,8 @@ class NotebookRun:
         self.outcomes = []  # the cells of the latest (re)start
         current = None
         try:
-            self.client = WorkerClient(self.limits, self.launcher)
+            with timing.measure("start"):
+                self.client = WorkerClient(self.limits, self.launcher)
             self.client.request("seed", seed=stable_seed(self.name))
             for cell in self.cells:
                 current = cell

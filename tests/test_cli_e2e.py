@@ -155,3 +155,17 @@ def test_validate_fails_on_an_uncaught_mutant_and_stale_release(mini_course):
     assert r.returncode == 1
     assert "FAIL  mini  mutant harmless" in r.stdout and "kept points on double_test" in r.stdout
     assert "FAIL  mini  assignments/ in sync" in r.stdout
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_template_that_cannot_start_grades_nobody(mini_course, class_folder, tmp_path, workers):
+    """The machine's failure (here: too little memory to import torch) stops the run before anyone is graded as
+    crashed, whether the template is the CLI's own or each pool process's."""
+    out = tmp_path / "out"
+    r = autograder("grade", "mini", class_folder, "--out", out, "--workers", workers, "--memory", "0.05", "--quiet",
+                   cwd=mini_course)
+    assert r.returncode == 1, r.stdout + r.stderr
+    # One error, with the template's own start log under it; nothing of the grader's own machinery.
+    assert r.stderr.startswith("autograder: error: the worker template"), r.stderr
+    assert "initializer" not in r.stderr and "cli.py" not in r.stderr, r.stderr
+    assert not (out / "results").exists() or not list((out / "results").iterdir())

@@ -30,6 +30,8 @@ import hashlib
 from pathlib import Path
 from typing import Callable, TypeVar
 
+from autograder import timing
+
 __all__ = ["per_process", "clear"]
 
 T = TypeVar("T")
@@ -54,10 +56,11 @@ def per_process(fn: Callable[..., T] | None = None, *, copy: bool = True):
         @functools.wraps(func)
         def cached(*args, **kwargs):
             key = identity + (args, tuple(sorted(kwargs.items())))
-            if key not in _STORE:
-                _STORE[key] = func(*args, **kwargs)
-            value = _STORE[key]
-            return _copy.deepcopy(value) if copy else value
+            with timing.measure("reference"):
+                if key not in _STORE:
+                    _STORE[key] = func(*args, **kwargs)
+                value = _STORE[key]
+                return _copy.deepcopy(value) if copy else value
 
         cached.uncached = func
         return cached

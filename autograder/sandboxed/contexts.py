@@ -4,6 +4,9 @@ The trusted side names them in a ``call`` request (``contexts=["no_grad"]``);
 the worker looks them up here. Each is a zero-argument factory.
 
 - ``no_grad``: ``torch.no_grad()``.
+- ``build_on_meta``: ``torch.device("meta")`` as the default device, to build a large model the check only needs
+  the structure of (its parameters are then given memory with ``to_empty``, uninitialised): random initialisation of
+  millions of weights is skipped.
 - ``simulate_device``: run device-agnostic code on ``device=torch.device("meta")``
   as if meta were a GPU without a readable memory (see :class:`SimulatedDevice`).
 - ``count_ops``: count matmul / conv / rnn-family aten ops by device; the counts
@@ -30,6 +33,12 @@ def _no_grad():
     import torch
 
     return torch.no_grad()
+
+
+def _build_on_meta():
+    import torch
+
+    return torch.device("meta")
 
 
 # ---------------------------------------------------------------------- simulated device
@@ -378,6 +387,7 @@ def patched_availability(cuda: bool, mps: bool):
 
 CONTEXTS = {
     "no_grad": _no_grad,
+    "build_on_meta": _build_on_meta,
     "simulate_device": SimulatedDevice,
     "count_ops": CountOps,
     "watch_grad": WatchGrad,

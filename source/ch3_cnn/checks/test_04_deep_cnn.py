@@ -9,6 +9,7 @@ from torch import nn
 
 from autograder.checks import CheckFailed, StudentCodeError, expect_close, expect_tensor, fail, grade
 from autograder.checks import call, call_method, close
+from autograder.checks.cache import per_process
 from autograder.checks.objects import fill_by_shape, module_info, n_params, notebook_global, param_shapes, to_worker
 from autograder.device import (DeviceSimulationUnsupported, check_device, device_words, forward_backward_on_device,
                                not_simulated, run_on_device)
@@ -314,16 +315,39 @@ def _count(student, model, label, **kwargs):
     return got
 
 
-@grade("count_parameters_test", weight=2)
-def test_count_parameters_resnet18(student):
+FROZEN = ("conv1", "bn1", "layer1", "layer2", "layer3", "layer4")  # the body frozen in the trainable-only check
+
+
+@per_process
+def _resnet18_counts() -> tuple[int, int]:
+    """(all parameters, those left trainable with FROZEN frozen) of torchvision's resnet18: sizes only, so the
+    model is built on the meta device (no memory, no random initialisation)."""
     import torchvision
 
-    expected = sum(p.numel() for p in torchvision.models.resnet18(weights=None).parameters())
+    with torch.device("meta"):
+        local = torchvision.models.resnet18(weights=None)
+    total = sum(p.numel() for p in local.parameters())
+    for name in FROZEN:
+        getattr(local, name).requires_grad_(False)
+    return total, sum(p.numel() for p in local.parameters() if p.requires_grad)
+
+
+def _student_resnet18(student):
+    """A resnet18 in the student's worker, from the notebook's own torchvision; built on meta and given (CPU)
+    memory afterwards: a real model for their count_parameters, without initialising 11 M random weights."""
     try:
-        model = student.call_method("torchvision", "models.resnet18", weights=None, keep=True)
+        model = student.call_method("torchvision", "models.resnet18", weights=None, keep=True,
+                                    contexts=["build_on_meta"])
+        return student.call_method(model, "to_empty", device="cpu", keep=True)
     except Exception as exc:  # noqa: BLE001 - the notebook's torchvision import was removed or replaced
         fail(f"Kontrol için torchvision.models.resnet18 kurulamadı ({exc}); defterin ilk hücresindeki "
              "`import torchvision` değiştirilmemeli.")
+
+
+@grade("count_parameters_test", weight=2)
+def test_count_parameters_resnet18(student):
+    expected, _ = _resnet18_counts()
+    model = _student_resnet18(student)
     got = _count(student, model, "resnet18")
     if got != expected:
         hint = " Parametre tensörlerinin sayısı değil, öge sayılarının (p.numel()) toplamı isteniyor." \
@@ -333,15 +357,9 @@ def test_count_parameters_resnet18(student):
 
 @grade("count_parameters_test", weight=1)
 def test_count_parameters_trainable_only(student):
-    import torchvision
-
-    local = torchvision.models.resnet18(weights=None)
-    total = sum(p.numel() for p in local.parameters())
-    for name in ("conv1", "bn1", "layer1", "layer2", "layer3", "layer4"):
-        getattr(local, name).requires_grad_(False)
-    trainable = sum(p.numel() for p in local.parameters() if p.requires_grad)
-    model = student.call_method("torchvision", "models.resnet18", weights=None, keep=True)
-    for name in ("conv1", "bn1", "layer1", "layer2", "layer3", "layer4"):
+    total, trainable = _resnet18_counts()
+    model = _student_resnet18(student)
+    for name in FROZEN:
         student.call_method(model, f"{name}.requires_grad_", False)
     got_all = _count(student, model, "resnet18 (dondurulmuş gövde)")
     got_trainable = _count(student, model, "resnet18 (dondurulmuş gövde), trainable_only=True",
