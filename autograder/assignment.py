@@ -7,6 +7,8 @@ against, with nbgrader's metadata. Its hidden checks and mutants are read from
 """
 from __future__ import annotations
 
+import ast
+import functools
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -141,6 +143,23 @@ class Requirement:
     checks: list[str]
 
 
+def imported_modules(source: str) -> list[str]:
+    """Absolute imports of one code cell, in order (IPython magics and shell lines are left out; a cell that does
+    not parse imports nothing)."""
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return []
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.append(node.module)
+    return names
+
+
 def _load_toml(path: Path) -> dict:
     if not path.exists():
         return {}
@@ -172,6 +191,20 @@ class Assignment:
     @property
     def auto_max_score(self) -> float:
         return sum(g.points for g in self.grade_cells if not g.manual)
+
+    @functools.cached_property
+    def imports(self) -> tuple[str, ...]:
+        """The modules the released notebooks import (``import a.b`` / ``from a.b import c``), in order of first use.
+
+        The worker template imports these before it forks workers, so a student's import cells cost nothing: only
+        what this assignment uses, since each module costs start-up time (torchvision alone ~1.5 s).
+        """
+        found: dict[str, None] = {}
+        for spec in self.notebooks.values():
+            for cell in spec.nb.cells:
+                if cell.cell_type == "code":
+                    found.update(dict.fromkeys(imported_modules(cell.source)))
+        return tuple(found)
 
     def grade_cell(self, grade_id: str) -> GradeCell | None:
         for g in self.grade_cells:

@@ -319,7 +319,7 @@ def cmd_grade(args) -> int:
         if not args.scheduler and (workers <= 1 or len(subs) <= 1):
             # The machine's failure must not read as every student's crash: no template, nobody is graded. (Pool
             # processes check the same when they start, see grading._start_grading_process.)
-            preflight(options)
+            preflight(options, assignment)
         out.mkdir(parents=True, exist_ok=True)
         graded: dict = {}
         kept: list[str] = []

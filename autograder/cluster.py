@@ -18,6 +18,7 @@ every submission to the GPU workers (device-checked work needs them).
 """
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import threading
 from dataclasses import dataclass, replace
@@ -51,14 +52,32 @@ def pack(assignment: Assignment, submission: Submission, options: GradeOptions) 
                       list(submission.notes))
 
 
+_unpacked_checks: dict[str, tempfile.TemporaryDirectory] = {}  # content digest -> folder, for this process's life
+
+
+def _checks_folder(checks: dict[str, bytes]) -> Path:
+    """The hidden checks unpacked once per worker process and content: every task of the same suite imports them
+    from the same path, so what they compute once per grading process (autograder.checks.cache, keyed by the
+    check file) is computed once per Dask worker, not once per submission."""
+    digest = hashlib.sha256()
+    for rel, data in sorted(checks.items()):
+        digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+    key = digest.hexdigest()
+    if key not in _unpacked_checks:
+        folder = tempfile.TemporaryDirectory(prefix="ag-checks-")
+        for rel, data in checks.items():
+            path = Path(folder.name) / "checks" / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        _unpacked_checks[key] = folder
+    return Path(_unpacked_checks[key].name) / "checks"
+
+
 def run_packed(task: PackedTask) -> SubmissionResult:
-    """Runs on a Dask worker: unpack into a private folder, grade, clean up."""
+    """Runs on a Dask worker: unpack into a private folder, grade, clean up (the checks stay, see _checks_folder)."""
     with _one_at_a_time, tempfile.TemporaryDirectory(prefix="ag-task-") as tmp:
         root = Path(tmp)
-        checks = root / "checks"
-        for rel, data in task.checks.items():
-            (checks / rel).parent.mkdir(parents=True, exist_ok=True)
-            (checks / rel).write_bytes(data)
+        checks = _checks_folder(task.checks)
         files = []
         for name, data in task.files.items():
             path = root / "submission" / Path(name).name

@@ -217,7 +217,7 @@ def run(root: Path) -> int:
                                               float(settings.get("memory", 2.0))),
                                device="cpu", isolation=detect_isolation("auto", "cpu"))
         print(f"grading {assignment.id} for {submission.student_id}: {options.isolation.describe()}")
-        preflight(options)
+        preflight(options, assignment)
         [result] = grade_class(assignment, [submission], options, 1)
         result.identity = dict(submission.identity)
         results = gradescope_results(make_row(result), visibility, time.monotonic() - t0)

@@ -50,19 +50,25 @@ class GradeOptions:
 _launchers: dict = {}
 
 
-def launcher_for(options: GradeOptions):
-    """This process's launcher for these options (created on first use, never shared across fork)."""
+def launcher_for(options: GradeOptions, preload: tuple[str, ...] | None = None):
+    """This process's launcher for these options (created on first use, never shared across fork).
+
+    ``preload``: the modules its template imports (an assignment's ``imports``; None: every module the course
+    uses). A process keeps one launcher: asked for other options or modules (``validate`` going through the
+    assignments), it closes the one it had, so no idle template is left behind.
+    """
     key = (os.getpid(), options.limits, options.device, options.warm,
-           options.isolation.name if options.isolation else options.isolation_request)
+           options.isolation.name if options.isolation else options.isolation_request, preload)
     if key not in _launchers:
         if not _launchers:
             # Pool processes leave through os._exit: multiprocessing's finalizers still run, atexit does not.
             multiprocessing.util.Finalize(None, close_launchers, exitpriority=100)
             atexit.register(close_launchers)
+        close_launchers()
         isolation = options.isolation or detect_isolation(options.isolation_request, options.device)
         env = {"AUTOGRADER_DEVICE": options.device}
         cls = TemplateLauncher if options.warm else FreshLauncher
-        _launchers[key] = cls(options.limits, isolation, env)
+        _launchers[key] = cls(options.limits, isolation, env, **({} if preload is None else {"preload": preload}))
     return _launchers[key]
 
 
@@ -222,7 +228,7 @@ def _grade_submission(assignment: Assignment, submission: Submission, options: G
     cleaned = {}
     students: dict[str, Student] = {}
     nb_results: dict[str, NotebookResult] = {}
-    launcher = launcher_for(options)
+    launcher = launcher_for(options, assignment.imports)
     for name, spec in assignment.notebooks.items():
         if only is not None and name not in only:
             continue
@@ -335,7 +341,7 @@ def _limit_trusted_memory(limit: int):
         pass
 
 
-def _start_grading_process(options: GradeOptions, failures):
+def _start_grading_process(options: GradeOptions, preload: tuple[str, ...], failures):
     """A pool process's start: bound its memory, then start its own template before taking any submission.
 
     A template that cannot start is the machine's failure, not the students': its log goes to ``failures`` and the
@@ -343,7 +349,7 @@ def _start_grading_process(options: GradeOptions, failures):
     """
     _limit_trusted_memory(options.trusted_memory)
     try:
-        launcher_for(options).start()
+        launcher_for(options, preload).start()
     except TemplateError as exc:
         failures.put(str(exc))
         os._exit(3)  # not raise: the pool would print the traceback of its initializer
@@ -354,13 +360,13 @@ def _grade_one(args):
     return grade_submission(assignment, submission, options, only)
 
 
-def preflight(options: GradeOptions):
+def preflight(options: GradeOptions, assignment: Assignment):
     """Start this process's worker template before grading anyone; raises TemplateError with its start log.
 
     Only for grading in this process: each pool process of :func:`grade_class` starts its own template the same
     way before it takes a submission (a template started here would not be used there).
     """
-    launcher_for(options).start()
+    launcher_for(options, assignment.imports).start()
 
 
 def _pool_round(assignment: Assignment, submissions: list[Submission], options: GradeOptions, workers: int,
@@ -375,7 +381,7 @@ def _pool_round(assignment: Assignment, submissions: list[Submission], options: 
     failures = ctx.SimpleQueue()
     with concurrent.futures.ProcessPoolExecutor(max_workers=min(workers, len(submissions)), mp_context=ctx,
                                                 initializer=_start_grading_process,
-                                                initargs=(options, failures)) as pool:
+                                                initargs=(options, assignment.imports, failures)) as pool:
         futures = {pool.submit(_grade_one, (assignment, sub, options, only.get(sub.student_id))): sub
                    for sub in submissions}
         for fut in concurrent.futures.as_completed(futures):

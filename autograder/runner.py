@@ -127,6 +127,7 @@ class _GradingPlugin:
         self.students = students
         self.results: list[CheckResult] = []
         self.problems: list[str] = []
+        self.collection_errors: list[str] = []  # a check file that does not import (pytest's terminal is off)
         self._items = {}
 
     @staticmethod
@@ -139,6 +140,14 @@ class _GradingPlugin:
     def pytest_configure(self, config):
         config.addinivalue_line("markers", "grade(grade_id, weight=1): the grade cell a check counts towards")
         config.addinivalue_line("markers", "gpu: needs CUDA")
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            text = str(report.longrepr).strip()
+            # pytest marks the error's own lines with "E "; the frames above them are pytest's import machinery.
+            marked = [line[2:] for line in text.splitlines() if line.startswith("E ")]
+            text = "\n".join(marked) if marked else text
+            self.collection_errors.append(f"{report.nodeid or 'checks'}:\n{text[-1500:]}")
 
     def pytest_collection_modifyitems(self, session, config, items):
         kept, dropped = [], []
@@ -225,17 +234,19 @@ def run_checks(assignment: Assignment, students: dict[str, Student], only: set[s
     with tempfile.TemporaryDirectory(prefix="ag-pytest-") as tmp:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n")
-        args = [str(checks), "-c", str(ini), "--rootdir", str(checks), "--import-mode=importlib",
-                "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:unraisableexception", "-p", "no:threadexception",
-                "-p", "no:faulthandler", "-p", "no:warnings", "-p", "no:junitxml", "-p", "no:pastebin", "-p", "no:doctest",
-                "-p", "no:logging",
-                "-q", "--no-header"]
+        # Only what grading uses: no terminal report (results come from the plugin, collection errors too), no
+        # output capture (the checks' output goes to the sink below), no caches or warnings machinery.
+        args = [str(checks), "-c", str(ini), "--rootdir", str(checks), "--import-mode=importlib"]
+        for plugin_name in ("terminal", "capture", "cacheprovider", "randomly", "unraisableexception", "threadexception",
+                            "faulthandler", "warnings", "junitxml", "pastebin", "doctest", "logging", "debugging",
+                            "stepwise", "setuponly", "setupplan"):
+            args += ["-p", f"no:{plugin_name}"]
         sink = io.StringIO()
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             code = pytest.main(args, plugins=[plugin, _PlainFailureReports()])
     if plugin.problems:
         raise SuiteError("hidden checks are malformed: " + "; ".join(plugin.problems))
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        tail = sink.getvalue().strip().splitlines()[-15:]
+    if plugin.collection_errors or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        tail = plugin.collection_errors or sink.getvalue().strip().splitlines()[-15:]
         raise SuiteError(f"hidden checks of {assignment.id} did not run (pytest exit {int(code)}):\n" + "\n".join(tail))
     return plugin.results

@@ -169,3 +169,16 @@ def test_a_template_that_cannot_start_grades_nobody(mini_course, class_folder, t
     assert r.stderr.startswith("autograder: error: the worker template"), r.stderr
     assert "initializer" not in r.stderr and "cli.py" not in r.stderr, r.stderr
     assert not (out / "results").exists() or not list((out / "results").iterdir())
+
+
+def test_a_broken_hidden_suite_stops_the_run_with_its_error(mini_course, class_folder, tmp_path):
+    """A check file that does not import is the course's fault: one error naming the file and the line, and no
+    student is graded (nobody gets the zero a missing suite would give)."""
+    broken = mini_course / "source" / "mini" / "checks" / "test_broken.py"
+    broken.write_text("def test_x(student):\n    return (\n")
+    out = tmp_path / "out"
+    r = autograder("grade", "mini", class_folder, "--out", out, "--workers", "1", "--quiet", cwd=mini_course)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "hidden checks of mini did not run" in r.stderr and "test_broken.py" in r.stderr, r.stderr
+    assert "SyntaxError" in r.stderr or "never closed" in r.stderr, r.stderr
+    assert not (out / "results").exists() or not list((out / "results").iterdir())

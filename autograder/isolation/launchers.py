@@ -21,7 +21,8 @@ from autograder.isolation.limits import Limits
 from autograder.isolation.policy import PACKAGE_DIR, Isolation
 from autograder.wire.control import recv_reply, send_command
 
-#: Imported once by the worker template, so that each forked worker has them for free (~4 s in all).
+#: Imported by a worker template that was not told what its notebooks import (every module the course uses, ~4 s).
+#: Grading passes the assignment's own imports instead (Assignment.imports).
 PRELOAD = ("torch", "numpy", "matplotlib.pyplot", "sklearn.datasets", "sklearn.model_selection",
            "sklearn.preprocessing", "torchvision", "statsmodels.datasets")
 
@@ -225,8 +226,9 @@ class ForkedWorker:
 class FreshLauncher:
     """Every worker is a new process that imports torch itself (simple, ~2 s each)."""
 
-    def __init__(self, limits: Limits, isolation: Isolation | None = None, env_extra: dict | None = None):
-        self.limits, self.isolation, self.env_extra = limits, isolation, env_extra
+    def __init__(self, limits: Limits, isolation: Isolation | None = None, env_extra: dict | None = None,
+                 preload: tuple[str, ...] = ()):
+        self.limits, self.isolation, self.env_extra = limits, isolation, env_extra  # each worker imports its own
 
     def start(self):
         pass
@@ -253,8 +255,11 @@ class TemplateLauncher:
     CONTROL_TIMEOUT = 30.0
     START_TIMEOUT = 120.0
 
-    def __init__(self, limits: Limits, isolation: Isolation | None = None, env_extra: dict | None = None):
+    def __init__(self, limits: Limits, isolation: Isolation | None = None, env_extra: dict | None = None,
+                 preload: tuple[str, ...] = PRELOAD):
         self.limits, self.isolation, self.env_extra = limits, isolation or Isolation(), env_extra
+        # torch first: the notebooks' other imports (torchvision, sklearn's array API support) build on it.
+        self.preload = ("torch", *(m for m in preload if m != "torch"))
         self.template: WorkerProcess | None = None
         self.control = None
         self.cgroup = WorkerCgroup.create(limits.processes)
@@ -273,7 +278,8 @@ class TemplateLauncher:
         os.set_inheritable(theirs.fileno(), True)
         try:
             self.template = spawn_worker(theirs.fileno(), self.limits, self.isolation, self.env_extra,
-                                         module="autograder.sandboxed.template", cgroup=self.cgroup, preload=PRELOAD)
+                                         module="autograder.sandboxed.template", cgroup=self.cgroup,
+                                         preload=self.preload)
         except OSError as exc:
             ours.close()
             raise TemplateError(f"the worker template could not be started: {exc}") from None
