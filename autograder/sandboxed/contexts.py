@@ -349,6 +349,60 @@ def _store_global(name: str, value):
         InteractiveShell.instance().user_ns[name] = value
 
 
+# ---------------------------------------------------------------------- warm-up
+
+def warm_up():
+    """Run each context once on a small model, in the template before it forks.
+
+    Their first use in a process costs ~1 s (torch builds its meta kernels, decompositions and Python dispatch
+    tables lazily); done here, every forked worker inherits it instead of paying it for each notebook. Nothing of
+    it stays visible: no notebook exists yet, so the counts are stored nowhere.
+    """
+    import torch
+    from torch import nn
+
+    def step(device):
+        model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Dropout(0.1), nn.Linear(8, 3)).to(device)
+        rnns = [nn.RNN(2, 3, batch_first=True).to(device), nn.LSTM(2, 3, batch_first=True).to(device),
+                nn.GRU(2, 3, batch_first=True).to(device), nn.LSTMCell(2, 3).to(device)]
+        params = list(model.parameters()) + [p for r in rnns for p in r.parameters()]
+        # Not Adam: its first step asks CUDA whether it is there, which leaves CUDA unusable in forked workers.
+        for optimizer in (torch.optim.SGD(params, lr=0.1, momentum=0.9),):
+            x = torch.randn(4, 1, 4, 4, device=device)
+            y = torch.tensor([0, 1, 2, 0], device=device)
+            loss = nn.functional.cross_entropy(model(x), y)
+            seq = torch.randn(4, 5, 2, device=device)
+            for rnn in rnns[:3]:
+                out, _ = rnn(seq)
+                loss = loss + nn.functional.mse_loss(out[:, -1], torch.zeros(4, 3, device=device))
+            h, c = rnns[3](seq[:, 0])
+            loss = loss + nn.functional.binary_cross_entropy_with_logits(h.sum(1), torch.ones(4, device=device))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                (model(x).argmax(1) == y).float().mean().item()
+            w = torch.zeros(3, dtype=torch.float64, device=device)
+            w += 0.1 * (torch.ones(3, dtype=torch.float64, device=device) @ torch.eye(3, dtype=torch.float64,
+                                                                                       device=device))
+            float(loss.item()), w.cpu().tolist()
+
+    # Nothing here may touch CUDA (torch.random.fork_rng asks it for its devices, Adam's step whether it is there):
+    # a CUDA touched before the fork cannot be used in the forked workers (on a GPU grader), and on a CPU one a
+    # hard-coded "cuda" would get "cannot re-initialize CUDA" instead of "no NVIDIA driver".
+    rng = torch.get_rng_state()
+    try:
+        with SimulatedDevice(), CountOps(), WatchGrad():
+            step(torch.device("meta"))
+        with CountOps(), WatchGrad():
+            step(torch.device("cpu"))
+    except Exception:  # noqa: BLE001 - a convenience: the contexts work without it, only slower the first time
+        pass
+    finally:
+        torch.set_rng_state(rng)
+
+
 # ---------------------------------------------------------------------- accelerator availability
 
 @contextlib.contextmanager

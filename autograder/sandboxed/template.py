@@ -231,6 +231,9 @@ def main(argv=None):
     from autograder.sandboxed import worker
 
     worker.preload(args.preload)
+    from autograder.sandboxed import contexts
+
+    contexts.warm_up()  # the device simulation's first use (~1 s) is paid here once, not in every worker
     worker.make_shell()  # forked workers inherit a ready shell with an empty namespace
     send_command(control, {"ok": True, "pid": os.getpid()})
     Template(control).serve()
