@@ -206,6 +206,18 @@ class Assignment:
                     found.update(dict.fromkeys(imported_modules(cell.source)))
         return tuple(found)
 
+    @functools.cached_property
+    def check_imports(self) -> tuple[str, ...]:
+        """The modules the hidden checks import (at the top or inside a function), in order of first use: the
+        trusted side imports them once before it forks its grading processes."""
+        found: dict[str, None] = {}
+        for path in sorted(self.checks_dir.glob("*.py")):
+            try:
+                found.update(dict.fromkeys(imported_modules(path.read_text(encoding="utf-8"))))
+            except (OSError, UnicodeDecodeError):
+                continue  # the suite's own run reports a file that cannot be read
+        return tuple(found)
+
     def grade_cell(self, grade_id: str) -> GradeCell | None:
         for g in self.grade_cells:
             if g.grade_id == grade_id:

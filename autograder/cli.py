@@ -116,9 +116,17 @@ def _limits(timeout: float, memory_gb: float = 4.0) -> Limits:
     return Limits(cell_timeout=timeout, submission_timeout=max(10 * timeout, 300.0), memory=int(memory_gb * 1024**3))
 
 
+#: Device nodes without which no CUDA (or ROCm, or WSL's) GPU can be there.
+_GPU_NODES = ("/dev/nvidia*", "/dev/dxg", "/dev/kfd")
+
+
 def _device(requested: str) -> str:
+    import glob
+
     if requested == "cpu":
         return "cpu"
+    if requested == "auto" and not any(glob.glob(pattern) for pattern in _GPU_NODES):
+        return "cpu"  # without importing torch (~2 s), so that the worker templates start first
     import torch
 
     if requested == "cuda" and not torch.cuda.is_available():
@@ -170,6 +178,7 @@ def _output_dir(args) -> Path:
 
 
 STATE_FILE = "grading.json"  # in --out: which gradebook the results were recorded in (for `autograder feedback`)
+REFERENCE_CACHE = Path(".cache") / "reference"  # in --out: the checks' reference values (autograder.checks.cache)
 
 
 def cmd_release(args) -> int:
@@ -259,6 +268,54 @@ def _finish_records(assignment, nbc, out: Path, merged: dict, graded: dict, earl
     return rows
 
 
+class _RecordsLibraries:
+    """Imports what writing the records needs (nbgrader's gradebook, matplotlib and jinja2 for the report: ~2 s)
+    in a thread while the class is graded, instead of after the last submission.
+
+    Started only once the grading processes are forked (a process forked while a thread imports could inherit a
+    held import lock); a later fork (a grading process replaced) waits for it first.
+    """
+
+    _registered = False
+
+    def __init__(self):
+        self.thread = None
+
+    def start(self):
+        import threading
+
+        if self.thread is not None:
+            return
+        if not _RecordsLibraries._registered:
+            os.register_at_fork(before=_RecordsLibraries._wait_for_all)
+            _RecordsLibraries._registered = True
+        self.thread = threading.Thread(target=self._load, name="records-imports", daemon=True)
+        _RecordsLibraries._running.append(self.thread)
+        self.thread.start()
+
+    _running: list = []
+
+    @staticmethod
+    def _load():
+        try:
+            import nbgrader.api  # noqa: F401
+
+            from autograder import report
+
+            report._pyplot()
+        except Exception:  # noqa: BLE001 - only a head start: the records import what they need themselves
+            pass
+
+    @classmethod
+    def _wait_for_all(cls):
+        while cls._running:
+            cls._running.pop().join()
+
+    def wait(self):
+        if self.thread is not None:
+            self.thread.join()
+
+
 def _read_state(out: Path) -> dict:
     if not (out / STATE_FILE).exists():
         return {}
@@ -270,10 +327,9 @@ def _read_state(out: Path) -> dict:
 
 
 def cmd_grade(args) -> int:
-    from autograder import gradebook, records
-    from autograder.grading import grade_class, preflight
-    from autograder.late import late_info, make_policy, utc_naive
-    from autograder.submissions import find_class
+    from autograder import gradebook
+    from autograder.grading import discard_early_templates
+    from autograder.late import make_policy
 
     course = Course.find()
     assignment = _assignment(course, args.assignment)
@@ -287,10 +343,22 @@ def cmd_grade(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     nbc = gradebook.course_for(out, args.gradebook)
-    # Grading into a folder merges: everyone graded before keeps their row, results, feedback and manual grades.
-    earlier = records.load_results(out / "results", assignment.id)
     options = _options(args)
     workers = _workers(args.workers)
+    try:
+        return _grade(args, course, assignment, out, policy, nbc, options, workers)
+    finally:
+        discard_early_templates()
+
+
+def _grade(args, course, assignment, out, policy, nbc, options, workers) -> int:
+    from autograder import gradebook, records
+    from autograder.grading import grade_class, preflight, start_templates_early, warm_trusted_side
+    from autograder.late import late_info, utc_naive
+    from autograder.submissions import find_class
+
+    # Grading into a folder merges: everyone graded before keeps their row, results, feedback and manual grades.
+    earlier = records.load_results(out / "results", assignment.id)
     with tempfile.TemporaryDirectory(prefix="ag-submissions-") as unpack:
         found = find_class(Path(args.submissions), assignment.id, Path(unpack), args.format)
         subs = found.submissions
@@ -306,6 +374,16 @@ def cmd_grade(args) -> int:
                 raise UsageError(f"--student {', '.join(unknown)}: no such student folder in {args.submissions} "
                                  f"(students there: {', '.join(s.student_id for s in subs[:10])}{' …' if len(subs) > 10 else ''})")
             subs = [s for s in subs if s.student_id in wanted]
+        if not args.scheduler:
+            # The templates' imports (seconds) overlap the rest of this start; the trusted side's own imports are
+            # done here once, before the grading processes are forked from this one.
+            start_templates_early(options, assignment, min(workers, len(subs)))
+            warm_trusted_side(assignment)
+            from autograder.checks import cache as reference_cache
+
+            # Reference values (datasets, trained references) computed once for the whole class and kept for
+            # the next run, beside the results they were used for.
+            reference_cache.use_folder(out / REFERENCE_CACHE)
         by_id = {s.student_id: s for s in subs}
         entries = {}
         if gradebook.gradebook_exists(nbc.db_url):
@@ -327,8 +405,11 @@ def cmd_grade(args) -> int:
         def merged() -> dict:
             return {**earlier, **{sid: r for sid, r in graded.items() if sid not in kept}}
 
+        libraries = _RecordsLibraries()
         with _progress(len(subs), args.quiet) as advance:
             def record(res):
+                if workers > 1 or args.scheduler:
+                    libraries.start()  # the grading processes are forked by now (or grade elsewhere)
                 # Written as each submission finishes: a run that is killed keeps what it graded.
                 sub = by_id.get(res.student_id)
                 if sub is not None:
@@ -351,6 +432,7 @@ def cmd_grade(args) -> int:
                 results = grade_on_cluster(args.scheduler, assignment, subs, options, on_result=record)
             else:
                 results = grade_class(assignment, subs, options, workers, on_result=record)
+    libraries.wait()
     fresh = {sid: r for sid, r in graded.items() if sid not in kept}
     state = {"format": found.format, "skipped": found.skipped}
     rows = _finish_records(assignment, nbc, out, merged(), fresh, earlier,

@@ -57,8 +57,7 @@ def launcher_for(options: GradeOptions, preload: tuple[str, ...] | None = None):
     uses). A process keeps one launcher: asked for other options or modules (``validate`` going through the
     assignments), it closes the one it had, so no idle template is left behind.
     """
-    key = (os.getpid(), options.limits, options.device, options.warm,
-           options.isolation.name if options.isolation else options.isolation_request, preload)
+    key = _launcher_key(options, preload)
     if key not in _launchers:
         if not _launchers:
             # Pool processes leave through os._exit: multiprocessing's finalizers still run, atexit does not.
@@ -70,6 +69,63 @@ def launcher_for(options: GradeOptions, preload: tuple[str, ...] | None = None):
         cls = TemplateLauncher if options.warm else FreshLauncher
         _launchers[key] = cls(options.limits, isolation, env, **({} if preload is None else {"preload": preload}))
     return _launchers[key]
+
+
+#: Templates started by :func:`start_templates_early` for the pool processes :func:`grade_class` forks next.
+_early: list = []
+
+
+def start_templates_early(options: GradeOptions, assignment: Assignment, processes: int):
+    """Begin starting the worker templates of the next :func:`grade_class` (``processes``: how many grading
+    processes it will use) without waiting for them.
+
+    A template's start is seconds of imports; begun first thing, it overlaps the rest of the command's own start
+    (its imports, reading the class and the gradebook) instead of following it. With one process the template is
+    this process's own; with more, each pool process takes one over when it starts (:func:`_start_grading_process`).
+    Nothing changes in what a template is or does: same sandbox, same limits, one per grading process.
+    """
+    discard_early_templates()
+    if not options.warm or processes < 1:
+        return
+    if processes == 1:
+        launcher_for(options, assignment.imports).begin()
+        return
+    if not hasattr(os, "pidfd_open"):
+        return  # a pool process could not watch a template it did not start; each starts its own
+    # Resolved now, so that the pool processes look their launcher up under the same isolation.
+    isolation = options.isolation = options.isolation or detect_isolation(options.isolation_request, options.device)
+    for _ in range(processes):
+        launcher = TemplateLauncher(options.limits, isolation, {"AUTOGRADER_DEVICE": options.device},
+                                    preload=assignment.imports)
+        launcher.begin()
+        _early.append((_launcher_key(options, assignment.imports)[1:], launcher))
+
+
+def warm_trusted_side(assignment: Assignment):
+    """Import what grading this assignment's checks imports (torch, pytest, the checks library, and the modules
+    the hidden checks use), once in this process before it forks its grading processes, which then share them.
+
+    Imports only: nothing is computed here, since a process that has run torch's parallel code cannot fork safely
+    (its OpenMP threads are not copied, and a child's next parallel region waits for them forever).
+    """
+    import importlib
+
+    for name in ("torch", "autograder.checks", *assignment.check_imports):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the suite's own run reports what does not import
+            pass
+
+
+def discard_early_templates():
+    """Stop the templates begun for a pool that did not use them (and remove their control groups)."""
+    while _early:
+        _early.pop()[1].close()
+
+
+def _launcher_key(options: GradeOptions, preload) -> tuple:
+    return (os.getpid(), options.limits, options.device, options.warm,
+            options.isolation.name if options.isolation else options.isolation_request, preload)
 
 
 @dataclass
@@ -341,18 +397,39 @@ def _limit_trusted_memory(limit: int):
         pass
 
 
-def _start_grading_process(options: GradeOptions, preload: tuple[str, ...], failures):
+def _start_grading_process(options: GradeOptions, preload: tuple[str, ...], failures, early, slots):
     """A pool process's start: bound its memory, then start its own template before taking any submission.
 
+    ``early``: templates begun by :func:`start_templates_early`, one per pool process; this process takes the one
+    ``slots`` hands it and lets go of the others' control channels (each template must see only its own grading
+    process, and end when that one goes).
     A template that cannot start is the machine's failure, not the students': its log goes to ``failures`` and the
     process stops, which breaks the pool; :func:`_pool_round` then raises it (nobody is graded as crashed).
     """
     _limit_trusted_memory(options.trusted_memory)
+    _launchers.clear()  # the parent's, inherited by the fork: never used here
+    if early:
+        mine = slots.get()
+        for i, (key, launcher) in enumerate(early):
+            if i != mine:
+                launcher.release_control()
+        key, launcher = early[mine]
+        if key == _launcher_key(options, preload)[1:]:
+            _adopt(_launcher_key(options, preload), launcher)
+        else:
+            launcher.release_control()
     try:
         launcher_for(options, preload).start()
     except TemplateError as exc:
         failures.put(str(exc))
         os._exit(3)  # not raise: the pool would print the traceback of its initializer
+
+
+def _adopt(key: tuple, launcher):
+    if not _launchers:
+        multiprocessing.util.Finalize(None, close_launchers, exitpriority=100)
+        atexit.register(close_launchers)
+    _launchers[key] = launcher
 
 
 def _grade_one(args):
@@ -379,23 +456,38 @@ def _pool_round(assignment: Assignment, submissions: list[Submission], options: 
     lost = []
     ctx = multiprocessing.get_context("fork")
     failures = ctx.SimpleQueue()
-    with concurrent.futures.ProcessPoolExecutor(max_workers=min(workers, len(submissions)), mp_context=ctx,
-                                                initializer=_start_grading_process,
-                                                initargs=(options, assignment.imports, failures)) as pool:
-        futures = {pool.submit(_grade_one, (assignment, sub, options, only.get(sub.student_id))): sub
-                   for sub in submissions}
-        for fut in concurrent.futures.as_completed(futures):
-            sub = futures[fut]
-            try:
-                done(fut.result())
-            except concurrent.futures.process.BrokenProcessPool:
-                if not failures.empty():
-                    raise TemplateError(failures.get()) from None
-                lost.append(sub)
-            except SuiteError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - e.g. a result that could not travel back
-                done(error_result(assignment, sub, f"{type(exc).__name__}: {exc}", only=only.get(sub.student_id)))
+    processes = min(workers, len(submissions))
+    early = list(_early) if len(_early) == processes else []
+    _early.clear()
+    slots = ctx.SimpleQueue()
+    for i in range(len(early)):
+        slots.put(i)
+    try:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=processes, mp_context=ctx,
+                                                    initializer=_start_grading_process,
+                                                    initargs=(options, assignment.imports, failures, early,
+                                                              slots)) as pool:
+            futures = {pool.submit(_grade_one, (assignment, sub, options, only.get(sub.student_id))): sub
+                       for sub in submissions}
+            # Every pool process is forked by now (fork pools start them all on the first submit): this process
+            # lets go of the early templates' channels, and stops them once the pool is done.
+            for _, launcher in early:
+                launcher.release_control()
+            for fut in concurrent.futures.as_completed(futures):
+                sub = futures[fut]
+                try:
+                    done(fut.result())
+                except concurrent.futures.process.BrokenProcessPool:
+                    if not failures.empty():
+                        raise TemplateError(failures.get()) from None
+                    lost.append(sub)
+                except SuiteError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - e.g. a result that could not travel back
+                    done(error_result(assignment, sub, f"{type(exc).__name__}: {exc}", only=only.get(sub.student_id)))
+    finally:
+        for _, launcher in early:
+            launcher.close()  # stopped by its grading process already; this reaps it (this process's child)
     return lost
 
 

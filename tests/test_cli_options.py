@@ -101,3 +101,15 @@ def test_every_option_of_every_command_has_help():
             if isinstance(action, argparse._SubParsersAction):
                 continue
             assert action.help and action.help != argparse.SUPPRESS, f"{name}: {action.option_strings or action.dest}"
+
+
+def test_device_auto_without_a_gpu_node_does_not_import_torch():
+    """No /dev/nvidia*, /dev/dxg or /dev/kfd: no GPU can be there, and the ~2 s torch import waits until the worker
+    templates have started (it is what `grade` does first)."""
+    import subprocess
+    import sys
+
+    code = ("import glob, sys\nglob.glob = lambda pattern: []\nfrom autograder import cli\n"
+            "print(cli._device('auto'), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["cpu", "False"]

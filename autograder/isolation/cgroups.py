@@ -94,5 +94,7 @@ class WorkerCgroup:
                 try:
                     path.rmdir()
                     break
+                except FileNotFoundError:
+                    break  # removed already (by the grading process that used it)
                 except OSError:
                     time.sleep(0.02)

@@ -119,21 +119,46 @@ def killed_by(sig: int) -> str:
 
 
 class WorkerProcess:
-    """A started worker: its process and its private directory (start log, and scratch outside bubblewrap)."""
+    """A started worker: its process and its private directory (start log, and scratch outside bubblewrap).
+
+    Its parent can wait for it; a process forked from that parent afterwards (a grading process of the pool that
+    took over a template started early, see :meth:`TemplateLauncher.begin`) cannot, and watches it through a
+    pidfd instead: the pid stays the parent's unreaped child, so it is never reused meanwhile.
+    """
 
     def __init__(self, popen: subprocess.Popen, workdir: tempfile.TemporaryDirectory):
         self.popen = popen
         self._workdir = workdir
         self.workdir = Path(workdir.name)
+        self._parent = os.getpid()
+        self._pidfd: int | None = None
 
     @property
     def pid(self):
         return self.popen.pid
 
+    def _adopted(self) -> bool:
+        return os.getpid() != self._parent
+
+    def _exited(self, timeout: float = 0.0) -> bool:
+        """In an adopting process: has the process ended (within ``timeout`` seconds)?"""
+        import select
+
+        if self._pidfd is None:
+            try:
+                self._pidfd = os.pidfd_open(self.popen.pid)
+            except (AttributeError, OSError):
+                return True  # cannot watch it: take it for gone (its launcher starts another)
+        return bool(select.select([self._pidfd], [], [], timeout)[0])
+
     def alive(self) -> bool:
+        if self._adopted():
+            return not self._exited()
         return self.popen.poll() is None
 
     def exit_description(self) -> str:
+        if self._adopted():
+            return "exited" if self._exited() else "running"
         code = self.popen.poll()
         if code is None:
             return "running"
@@ -151,14 +176,20 @@ class WorkerProcess:
             os.killpg(self.popen.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        try:
-            self.popen.kill()
-        except ProcessLookupError:
-            pass
-        try:
-            self.popen.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
+        if self._adopted():
+            self._exited(timeout=10)  # gone before its folder is wiped; its parent reaps it
+            if self._pidfd is not None:
+                os.close(self._pidfd)
+                self._pidfd = None
+        else:
+            try:
+                self.popen.kill()
+            except ProcessLookupError:
+                pass
+            try:
+                self.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
         self._workdir.cleanup()
 
 
@@ -264,16 +295,19 @@ class TemplateLauncher:
         self.control = None
         self.cgroup = WorkerCgroup.create(limits.processes)
         self.start_seconds: float | None = None  # how long the latest template took to start
+        self._begun: float | None = None  # begin() started a template that start() has not waited for yet
+        self._begin_error: str | None = None
 
-    def start(self):
-        """Start the template now (if it is not running); raises TemplateError with its start log."""
+    def begin(self):
+        """Start the template without waiting for it: its imports (seconds) overlap whatever the caller does
+        next; :meth:`start` waits for it. Raises nothing: a template that cannot start is reported by ``start``."""
         import socket
         import time
 
-        if self.template is not None and self.template.alive():
+        if self._begun is not None or (self.template is not None and self.template.alive()):
             return
         self._discard()
-        t0 = time.monotonic()
+        self._begun = time.monotonic()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         os.set_inheritable(theirs.fileno(), True)
         try:
@@ -282,15 +316,37 @@ class TemplateLauncher:
                                          preload=self.preload)
         except OSError as exc:
             ours.close()
-            raise TemplateError(f"the worker template could not be started: {exc}") from None
+            self._begin_error = f"the worker template could not be started: {exc}"
+            return
         finally:
             theirs.close()
         self.control = ours
+
+    def start(self):
+        """Start the template now (if it is not running), or wait for the one :meth:`begin` started; raises
+        TemplateError with its start log."""
+        import time
+
+        if self._begun is None:
+            if self.template is not None and self.template.alive():
+                return
+            self.begin()
+        began, self._begun = self._begun, None
+        error, self._begin_error = self._begin_error, None
+        if error:
+            raise TemplateError(error)
         hello = self._reply(self.START_TIMEOUT)
         if not hello.get("ok"):
             self._discard()
             raise TemplateError("the worker template did not start")
-        self.start_seconds = time.monotonic() - t0
+        self.start_seconds = time.monotonic() - began
+
+    def release_control(self):
+        """Close this process's end of the control channel (a process that forked the one grading with it: the
+        template must see its grading process go, which it does by the channel's end)."""
+        if self.control is not None:
+            self.control.close()
+            self.control = None
 
     def _reply(self, timeout: float) -> dict:
         reply = recv_reply(self.control, timeout)
@@ -301,7 +357,7 @@ class TemplateLauncher:
         return reply
 
     def _command(self, message: dict, fds=None) -> dict:
-        if self.template is None or not self.template.alive():
+        if self._begun is not None or self.template is None or not self.template.alive():
             self.start()
         try:
             send_command(self.control, message, fds)
@@ -357,6 +413,7 @@ class TemplateLauncher:
             self._discard()  # what the student left could not be removed: nobody else meets it
 
     def _discard(self):
+        self._begun = self._begin_error = None
         if self.control is not None:
             self.control.close()
             self.control = None
