@@ -5,6 +5,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 import torch
 
 from autograder.checks import cache
@@ -101,58 +102,47 @@ def _fresh_process(path):
     return _load(path)
 
 
-def test_a_folder_keeps_values_for_other_processes_and_runs(tmp_path):
+@pytest.fixture
+def stored(tmp_path):
+    """The STORED module's path, with values also kept in ``tmp_path / "ref"``."""
     path = tmp_path / "conftest.py"
     path.write_text(textwrap.dedent(STORED))
+    cache.clear()
     cache.use_folder(tmp_path / "ref")
-    try:
-        cache.clear()
-        first = _load(path)
-        computed = first.reference(5)
-        later = _fresh_process(path)
-        read = later.reference(5)
-        assert first.CALLS == [5] and later.CALLS == []  # read back, not computed again
-        assert list((tmp_path / "ref").glob("*.safetensors"))
-        assert torch.equal(read["w"], computed["w"]) and read["w"].dtype == torch.float32
-        assert read["counts"] == (5, 2.5, None, True, "iki") and type(read["counts"]) is tuple
-        assert read["series"].dtype == np.float64 and np.array_equal(read["series"], computed["series"])
-        assert type(read["layers"]) is list and torch.equal(read["layers"][0], torch.arange(4))
-        assert read["layers"][1].dtype == np.int64
-        assert list(read) == ["w", "counts", "series", "layers"]
-    finally:
-        cache.use_folder(None)
+    yield path
+    cache.use_folder(None)
 
 
-def test_what_cannot_be_stored_stays_in_memory(tmp_path):
-    path = tmp_path / "conftest.py"
-    path.write_text(textwrap.dedent(STORED))
-    cache.use_folder(tmp_path / "ref")
-    try:
-        cache.clear()
-        module = _load(path)
-        assert module.unusual() == {"slice": slice(1, 2)}
-        assert not list((tmp_path / "ref").glob("*.safetensors"))
-        again = _fresh_process(path)
-        again.unusual()
-        assert again.CALLS == ["unusual"]  # computed again: nothing was written
-    finally:
-        cache.use_folder(None)
+def test_a_folder_keeps_values_for_other_processes_and_runs(stored):
+    first = _load(stored)
+    computed = first.reference(5)
+    later = _fresh_process(stored)
+    read = later.reference(5)
+    assert first.CALLS == [5] and later.CALLS == []  # read back, not computed again
+    assert list((stored.parent / "ref").glob("*.safetensors"))
+    assert torch.equal(read["w"], computed["w"]) and read["w"].dtype == torch.float32
+    assert read["counts"] == (5, 2.5, None, True, "iki") and type(read["counts"]) is tuple
+    assert read["series"].dtype == np.float64 and np.array_equal(read["series"], computed["series"])
+    assert type(read["layers"]) is list and torch.equal(read["layers"][0], torch.arange(4))
+    assert read["layers"][1].dtype == np.int64
+    assert list(read) == ["w", "counts", "series", "layers"]
 
 
-def test_a_damaged_file_is_computed_again_and_replaced(tmp_path):
-    path = tmp_path / "conftest.py"
-    path.write_text(textwrap.dedent(STORED))
-    cache.use_folder(tmp_path / "ref")
-    try:
-        cache.clear()
-        expected = _load(path).reference(3)
-        [stored] = (tmp_path / "ref").glob("*.safetensors")
-        stored.write_bytes(b"\x00not a safetensors file")
-        module = _fresh_process(path)
-        assert torch.equal(module.reference(3)["w"], expected["w"]) and module.CALLS == [3]
-        assert _fresh_process(path).reference(3)["counts"][0] == 3  # the rewritten file reads back
-    finally:
-        cache.use_folder(None)
+def test_what_cannot_be_stored_stays_in_memory(stored):
+    assert _load(stored).unusual() == {"slice": slice(1, 2)}
+    assert not list((stored.parent / "ref").glob("*.safetensors"))
+    again = _fresh_process(stored)
+    again.unusual()
+    assert again.CALLS == ["unusual"]  # computed again: nothing was written
+
+
+def test_a_damaged_file_is_computed_again_and_replaced(stored):
+    expected = _load(stored).reference(3)
+    [kept] = (stored.parent / "ref").glob("*.safetensors")
+    kept.write_bytes(b"\x00not a safetensors file")
+    module = _fresh_process(stored)
+    assert torch.equal(module.reference(3)["w"], expected["w"]) and module.CALLS == [3]
+    assert _fresh_process(stored).reference(3)["counts"][0] == 3  # the rewritten file reads back
 
 
 def test_a_reference_leaves_the_global_random_streams_where_they_were(tmp_path):
