@@ -160,6 +160,14 @@ def imported_modules(source: str) -> list[str]:
     return names
 
 
+def _in_order_of_first_use(sources) -> tuple[str, ...]:
+    """The modules these code sources import, each once, in order of first use."""
+    found: dict[str, None] = {}
+    for source in sources:
+        found.update(dict.fromkeys(imported_modules(source)))
+    return tuple(found)
+
+
 def _load_toml(path: Path) -> dict:
     if not path.exists():
         return {}
@@ -199,24 +207,21 @@ class Assignment:
         The worker template imports these before it forks workers, so a student's import cells cost nothing: only
         what this assignment uses, since each module costs start-up time (torchvision alone ~1.5 s).
         """
-        found: dict[str, None] = {}
-        for spec in self.notebooks.values():
-            for cell in spec.nb.cells:
-                if cell.cell_type == "code":
-                    found.update(dict.fromkeys(imported_modules(cell.source)))
-        return tuple(found)
+        return _in_order_of_first_use(cell.source for spec in self.notebooks.values() for cell in spec.nb.cells
+                                      if cell.cell_type == "code")
 
     @functools.cached_property
     def check_imports(self) -> tuple[str, ...]:
         """The modules the hidden checks import (at the top or inside a function), in order of first use: the
         trusted side imports them once before it forks its grading processes."""
-        found: dict[str, None] = {}
-        for path in sorted(self.checks_dir.glob("*.py")):
-            try:
-                found.update(dict.fromkeys(imported_modules(path.read_text(encoding="utf-8"))))
-            except (OSError, UnicodeDecodeError):
-                continue  # the suite's own run reports a file that cannot be read
-        return tuple(found)
+        def sources():
+            for path in sorted(self.checks_dir.glob("*.py")):
+                try:
+                    yield path.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError):
+                    continue  # the suite's own run reports a file that cannot be read
+
+        return _in_order_of_first_use(sources())
 
     def grade_cell(self, grade_id: str) -> GradeCell | None:
         for g in self.grade_cells:

@@ -268,35 +268,26 @@ def _finish_records(assignment, nbc, out: Path, merged: dict, graded: dict, earl
     return rows
 
 
-class _RecordsLibraries:
-    """Imports what writing the records needs (nbgrader's gradebook, matplotlib and jinja2 for the report: ~2 s)
-    in a thread while the class is graded, instead of after the last submission.
+#: Threads importing what the records need, started by :func:`_import_records_libraries`.
+_RECORDS_IMPORTS: list = []
 
-    Started only once the grading processes are forked (a process forked while a thread imports could inherit a
+
+def _import_records_libraries():
+    """Import what writing the records needs (nbgrader's gradebook, matplotlib and jinja2 for the report: ~2 s) in
+    a thread while the class is graded, instead of after the last submission.
+
+    Called only once the grading processes are forked (a process forked while a thread imports could inherit a
     held import lock); a later fork (a grading process replaced) waits for it first.
     """
+    import threading
 
-    _registered = False
+    if _RECORDS_IMPORTS:
+        return
+    if not hasattr(_import_records_libraries, "registered"):
+        os.register_at_fork(before=_wait_for_records_libraries)
+        _import_records_libraries.registered = True
 
-    def __init__(self):
-        self.thread = None
-
-    def start(self):
-        import threading
-
-        if self.thread is not None:
-            return
-        if not _RecordsLibraries._registered:
-            os.register_at_fork(before=_RecordsLibraries._wait_for_all)
-            _RecordsLibraries._registered = True
-        self.thread = threading.Thread(target=self._load, name="records-imports", daemon=True)
-        _RecordsLibraries._running.append(self.thread)
-        self.thread.start()
-
-    _running: list = []
-
-    @staticmethod
-    def _load():
+    def load():
         try:
             import nbgrader.api  # noqa: F401
 
@@ -306,14 +297,14 @@ class _RecordsLibraries:
         except Exception:  # noqa: BLE001 - only a head start: the records import what they need themselves
             pass
 
-    @classmethod
-    def _wait_for_all(cls):
-        while cls._running:
-            cls._running.pop().join()
+    thread = threading.Thread(target=load, name="records-imports", daemon=True)
+    _RECORDS_IMPORTS.append(thread)
+    thread.start()
 
-    def wait(self):
-        if self.thread is not None:
-            self.thread.join()
+
+def _wait_for_records_libraries():
+    while _RECORDS_IMPORTS:
+        _RECORDS_IMPORTS.pop().join()
 
 
 def _read_state(out: Path) -> dict:
@@ -414,11 +405,10 @@ def _grade(args, course, assignment, out, policy, nbc, options, workers) -> int:
         def merged() -> dict:
             return {**earlier, **{sid: r for sid, r in graded.items() if sid not in kept}}
 
-        libraries = _RecordsLibraries()
         with _progress(len(subs), args.quiet) as advance:
             def record(res):
                 if workers > 1 or args.scheduler:
-                    libraries.start()  # the grading processes are forked by now (or grade elsewhere)
+                    _import_records_libraries()  # the grading processes are forked by now (or grade elsewhere)
                 # Written as each submission finishes: a run that is killed keeps what it graded.
                 sub = by_id.get(res.student_id)
                 if sub is not None:
@@ -441,7 +431,7 @@ def _grade(args, course, assignment, out, policy, nbc, options, workers) -> int:
                 results = grade_on_cluster(args.scheduler, assignment, subs, options, on_result=record)
             else:
                 results = grade_class(assignment, subs, options, workers, on_result=record)
-    libraries.wait()
+    _wait_for_records_libraries()
     fresh = {sid: r for sid, r in graded.items() if sid not in kept}
     state = {"format": found.format, "skipped": found.skipped}
     rows = _finish_records(assignment, nbc, out, merged(), fresh, earlier,

@@ -59,16 +59,25 @@ def launcher_for(options: GradeOptions, preload: tuple[str, ...] | None = None):
     """
     key = _launcher_key(options, preload)
     if key not in _launchers:
-        if not _launchers:
-            # Pool processes leave through os._exit: multiprocessing's finalizers still run, atexit does not.
-            multiprocessing.util.Finalize(None, close_launchers, exitpriority=100)
-            atexit.register(close_launchers)
         close_launchers()
-        isolation = options.isolation or detect_isolation(options.isolation_request, options.device)
-        env = {"AUTOGRADER_DEVICE": options.device}
-        cls = TemplateLauncher if options.warm else FreshLauncher
-        _launchers[key] = cls(options.limits, isolation, env, **({} if preload is None else {"preload": preload}))
+        _register(key, _new_launcher(options, preload))
     return _launchers[key]
+
+
+def _new_launcher(options: GradeOptions, preload: tuple[str, ...] | None):
+    isolation = options.isolation or detect_isolation(options.isolation_request, options.device)
+    env = {"AUTOGRADER_DEVICE": options.device}
+    cls = TemplateLauncher if options.warm else FreshLauncher
+    return cls(options.limits, isolation, env, **({} if preload is None else {"preload": preload}))
+
+
+def _register(key: tuple, launcher):
+    """Make ``launcher`` this process's own (stopped when the process ends)."""
+    if not _launchers:
+        # Pool processes leave through os._exit: multiprocessing's finalizers still run, atexit does not.
+        multiprocessing.util.Finalize(None, close_launchers, exitpriority=100)
+        atexit.register(close_launchers)
+    _launchers[key] = launcher
 
 
 #: Templates started by :func:`start_templates_early` for the pool processes :func:`grade_class` forks next.
@@ -93,10 +102,9 @@ def start_templates_early(options: GradeOptions, assignment: Assignment, process
     if not hasattr(os, "pidfd_open"):
         return  # a pool process could not watch a template it did not start; each starts its own
     # Resolved now, so that the pool processes look their launcher up under the same isolation.
-    isolation = options.isolation = options.isolation or detect_isolation(options.isolation_request, options.device)
+    options.isolation = options.isolation or detect_isolation(options.isolation_request, options.device)
     for _ in range(processes):
-        launcher = TemplateLauncher(options.limits, isolation, {"AUTOGRADER_DEVICE": options.device},
-                                    preload=assignment.imports)
+        launcher = _new_launcher(options, assignment.imports)
         launcher.begin()
         _early.append((_launcher_key(options, assignment.imports)[1:], launcher))
 
@@ -409,27 +417,17 @@ def _start_grading_process(options: GradeOptions, preload: tuple[str, ...], fail
     _limit_trusted_memory(options.trusted_memory)
     _launchers.clear()  # the parent's, inherited by the fork: never used here
     if early:
-        mine = slots.get()
-        for i, (key, launcher) in enumerate(early):
-            if i != mine:
+        mine, key = slots.get(), _launcher_key(options, preload)
+        for i, (options_key, launcher) in enumerate(early):
+            if i == mine and options_key == key[1:]:
+                _register(key, launcher)
+            else:
                 launcher.release_control()
-        key, launcher = early[mine]
-        if key == _launcher_key(options, preload)[1:]:
-            _adopt(_launcher_key(options, preload), launcher)
-        else:
-            launcher.release_control()
     try:
         launcher_for(options, preload).start()
     except TemplateError as exc:
         failures.put(str(exc))
         os._exit(3)  # not raise: the pool would print the traceback of its initializer
-
-
-def _adopt(key: tuple, launcher):
-    if not _launchers:
-        multiprocessing.util.Finalize(None, close_launchers, exitpriority=100)
-        atexit.register(close_launchers)
-    _launchers[key] = launcher
 
 
 def _grade_one(args):
