@@ -235,11 +235,16 @@ def run_checks(assignment: Assignment, students: dict[str, Student], only: set[s
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n")
         # Only what grading uses: no terminal report (results come from the plugin, collection errors too), no
-        # output capture (the checks' output goes to the sink below), no caches or warnings machinery.
-        args = [str(checks), "-c", str(ini), "--rootdir", str(checks), "--import-mode=importlib"]
+        # output capture (the checks' output goes to the sink below), no caches or warnings machinery, no plugins
+        # installed beside pytest (their hooks would run on every check; the watchdog bounds a check, not
+        # pytest-timeout). Plain asserts: a check's message is the student's feedback, and pytest's assertion
+        # rewriting would put both compared values into it (the expected one too); it also scans every installed
+        # distribution on each run (~15 ms a submission).
+        args = [str(checks), "-c", str(ini), "--rootdir", str(checks), "--import-mode=importlib", "--assert=plain",
+                "--disable-plugin-autoload"]
         for plugin_name in ("terminal", "capture", "cacheprovider", "randomly", "unraisableexception", "threadexception",
                             "faulthandler", "warnings", "junitxml", "pastebin", "doctest", "logging", "debugging",
-                            "stepwise", "setuponly", "setupplan"):
+                            "stepwise", "setuponly", "setupplan", "unittest", "legacypath"):
             args += ["-p", f"no:{plugin_name}"]
         sink = io.StringIO()
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):

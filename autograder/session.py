@@ -227,6 +227,7 @@ class NotebookRun:
         self.hangs: dict[str, int] = {}  # functions that hung or killed the worker: name -> how often
         self.time_used = 0.0
         self.cells_time = 0.0  # time the worker spent running the notebook's cells
+        self._pending_seed: int | None = None  # sent with the next request (see reseed)
         self._budget_exhausted = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -319,12 +320,23 @@ class NotebookRun:
             self.client = None
 
     # ------------------------------------------------------------------ requests
+    def reseed(self, seed: int):
+        """Seed the worker's generators before its next request runs (every check starts with one).
+
+        The seed travels with that request instead of as a round trip of its own: nothing runs in the worker in
+        between, so the student's random streams are the same. The worker is started here, as a request would.
+        """
+        self.ensure_started()
+        self._pending_seed = seed
+
     def request(self, op: str, timeout: float | None = None, tensors=None, culprit: str | None = None, **payload):
         """One request to the worker; ``culprit`` names the student's function it runs (``function <name>``)."""
         if culprit is not None and self.hangs.get(culprit, 0) >= HANG_TRIES:
             raise NotCalledAgain("timeout", f"{culprit} already stopped the worker {self.hangs[culprit]} times",
                                  culprit)
         self.ensure_started()
+        if self._pending_seed is not None:
+            payload["reseed"], self._pending_seed = self._pending_seed, None
         remaining = self._remaining()
         if remaining <= 0:
             self._budget_exhausted = True
@@ -447,7 +459,8 @@ class Student:
         return bool(self._value("has", name=name))
 
     def seed(self, seed: int):
-        self._value("seed", seed=int(seed))
+        """Seed the worker's random generators (Python's, numpy's, torch's) before the next code it runs."""
+        self._run.reseed(int(seed))
 
     def output(self, chars: int = 2000) -> str:
         return str(self._value("output", chars=chars))

@@ -135,6 +135,8 @@ class Worker:
                 if timeout > 0:
                     signal.setitimer(signal.ITIMER_REAL, timeout)
                 try:
+                    if request.get("reseed") is not None:  # a check's seed, sent along with its first request
+                        _seed(int(request["reseed"]))
                     reply, out_tensors = self.dispatch(op, request, tensors)
                 finally:
                     signal.setitimer(signal.ITIMER_REAL, 0)

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from autograder.checks import StudentCodeError, as_array, call, close, describe_value, expect_equal, fail, grade
+from autograder.checks.cache import per_process
 from autograder.checks.histories import batch_sizes, expect_epoch_losses, expect_history_of_floats
 from autograder.checks.inputs import expect_unchanged, put_on_device
 from autograder.checks.messages import error_text
@@ -586,30 +587,44 @@ ONCE_HINT = ("her dönem örnekler aynı sırayla geliyor: sıra yalnızca bir k
              "`torch.manual_seed(...)` çağırmayın.")
 
 
-@grade("train_forecaster_test", weight=1)
-def test_train_forecaster_shuffles_every_epoch(student):
-    # 1. Twelve samples: the order of the first epoch must follow the worker's random state (never shuffled, or a
-    #    seed reset inside, gives the same weights for two seeds).
+FIVE_ORDERS = list(itertools.permutations(range(5)))
+
+
+@per_process
+def _shuffle_cases() -> dict:
+    """The shuffle check's data and everything of it that does not depend on the student: the weights after one
+    unshuffled epoch on twelve samples, and after one epoch in each of the 120 orders of five samples (120 Adam runs,
+    the bulk of the check's own work: computed once per class, not once per student)."""
     rng = np.random.default_rng(28)
     X = rng.normal(size=(12, 3))
     y = X @ np.array([2.0, -1.0, 0.5]) + rng.normal(size=12)
     start = random_params(SHUFFLE_LAYERS, rng)
-    shapes = [tuple(w.shape) for w in start]
-    what = "train_forecaster(model, X, y, lr=0.05, batch_size=4) (12 örnek, aynı model iki farklı tohumla)"
-    run = _shuffle_run(student, X, y, shapes, 0.05, 4, what)
-    unshuffled = _adam_orders(start, X, y, [range(12)], 0.05, 4)
-    expect_reshuffled_each_epoch(run, _flat(start), unshuffled=unshuffled, what=what, tol=1e-5)
-    # 2. Five samples, one per batch: the order of a call's first epoch is found among all 120 orders; the second
-    #    epoch must not train exactly as that same order again (Adam's moments carry over, so only a replay tells).
     X5 = rng.normal(size=(5, 3))
     y5 = X5 @ np.array([1.0, 0.5, -2.0]) + rng.normal(size=5) * 0.1
+    return {"X": X, "y": y, "start": start, "unshuffled": _adam_orders(start, X, y, [range(12)], 0.05, 4),
+            "X5": X5, "y5": y5,
+            "candidates": np.stack([_adam_orders(start, X5, y5, [order], 0.05, 1) for order in FIVE_ORDERS])}
+
+
+@grade("train_forecaster_test", weight=1)
+def test_train_forecaster_shuffles_every_epoch(student):
+    case = _shuffle_cases()
+    start = case["start"]
+    shapes = [tuple(w.shape) for w in start]
+    # 1. Twelve samples: the order of the first epoch must follow the worker's random state (never shuffled, or a
+    #    seed reset inside, gives the same weights for two seeds).
+    what = "train_forecaster(model, X, y, lr=0.05, batch_size=4) (12 örnek, aynı model iki farklı tohumla)"
+    run = _shuffle_run(student, case["X"], case["y"], shapes, 0.05, 4, what)
+    expect_reshuffled_each_epoch(run, _flat(start), unshuffled=case["unshuffled"], what=what, tol=1e-5)
+    # 2. Five samples, one per batch: the order of a call's first epoch is found among all 120 orders; the second
+    #    epoch must not train exactly as that same order again (Adam's moments carry over, so only a replay tells).
+    X5, y5 = case["X5"], case["y5"]
     what5 = "train_forecaster(model, X, y, epochs=2, lr=0.05, batch_size=1) (5 örnek)"
     run5 = _shuffle_run(student, X5, y5, shapes, 0.05, 1, what5)
-    candidates = {order: _adam_orders(start, X5, y5, [order], 0.05, 1) for order in itertools.permutations(range(5))}
     repeated = 0
     for seed in (11, 12):
         first = run5(seed, _flat(start), 1)
-        orders = [order for order, weights in candidates.items() if close(first, weights, 1e-5)]
+        orders = [order for order, weights in zip(FIVE_ORDERS, case["candidates"]) if close(first, weights, 1e-5)]
         if not orders:
             fail(f"{what5}: bir dönemlik eğitimin sonucu, örneklerin hiçbir sırasıyla atılan Adam adımlarına uymuyor. "
                  f"{TRAIN_HINT}")
