@@ -460,19 +460,23 @@ def _pool_round(assignment: Assignment, submissions: list[Submission], options: 
     slots = ctx.SimpleQueue()
     for i in range(len(early)):
         slots.put(i)
+    handled: set[int] = set()  # indices of the submissions recorded or lost so far
     try:
         with concurrent.futures.ProcessPoolExecutor(max_workers=processes, mp_context=ctx,
                                                     initializer=_start_grading_process,
                                                     initargs=(options, assignment.imports, failures, early,
                                                               slots)) as pool:
-            futures = {pool.submit(_grade_one, (assignment, sub, options, only.get(sub.student_id))): sub
-                       for sub in submissions}
+            futures = {}
+            for i, sub in enumerate(submissions):
+                # A pool process that stops in its initializer can break the pool while this loop still submits.
+                futures[pool.submit(_grade_one, (assignment, sub, options, only.get(sub.student_id)))] = i
             # Every pool process is forked by now (fork pools start them all on the first submit): this process
             # lets go of the early templates' channels, and stops them once the pool is done.
             for _, launcher in early:
                 launcher.release_control()
             for fut in concurrent.futures.as_completed(futures):
-                sub = futures[fut]
+                i = futures[fut]
+                sub = submissions[i]
                 try:
                     done(fut.result())
                 except concurrent.futures.process.BrokenProcessPool:
@@ -483,6 +487,13 @@ def _pool_round(assignment: Assignment, submissions: list[Submission], options: 
                     raise
                 except Exception as exc:  # noqa: BLE001 - e.g. a result that could not travel back
                     done(error_result(assignment, sub, f"{type(exc).__name__}: {exc}", only=only.get(sub.student_id)))
+                handled.add(i)
+    except concurrent.futures.process.BrokenProcessPool:
+        # Broken before every submission was handed out: the template's failure if there is one, else the
+        # submissions not yet graded are lost with the pool (graded again in a fresh one).
+        if not failures.empty():
+            raise TemplateError(failures.get()) from None
+        lost.extend(sub for i, sub in enumerate(submissions) if i not in handled)
     finally:
         for _, launcher in early:
             launcher.close()  # stopped by its grading process already; this reaps it (this process's child)

@@ -67,3 +67,23 @@ def test_templates_begun_for_a_pool_that_never_ran_are_stopped(mini):
     assert grading._early == []
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists()
+
+
+def _template_fails(options, preload, failures, early, slots):
+    """A pool process's start whose template could not start (as _start_grading_process reports it)."""
+    failures.put("the worker template did not start: no memory")
+    import os
+
+    os._exit(3)
+
+
+def test_a_pool_broken_while_submissions_are_handed_out_is_the_templates_failure(mini, monkeypatch):
+    # Processes that stop at once break the pool while the parent is still submitting: the template's error,
+    # never the pool's own exception, and nobody graded or lost.
+    assignment, subs = mini
+    monkeypatch.setattr(grading, "_start_grading_process", _template_fails)
+    many = [Submission(f"s{i}", subs[0].files) for i in range(3000)]
+    recorded = []
+    with pytest.raises(grading.TemplateError, match="no memory"):
+        grading._pool_round(assignment, many, grading.GradeOptions(), 2, {}, recorded.append)
+    assert recorded == []
