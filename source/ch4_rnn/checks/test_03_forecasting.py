@@ -31,8 +31,10 @@ from autograder.device import (DeviceSimulationUnsupported, check_device, expect
                                expect_no_hardcoded_device, expect_on_device, expect_ops_on_device,
                                expect_tensor_on_device, not_simulated, run_explained_on_device, run_on_device)
 
-#: The forecasting gate: fixed hyperparameters; the model must beat this fraction of the naive RMSE.
-GATE = dict(epochs=30, lr=0.01, batch_size=32)
+#: The forecasting gate: fixed hyperparameters; the model must beat this fraction of the naive RMSE. 15 epochs:
+#: correct forecasters are as good after 15 as after 30 (RMSE 17-19 either way, the limit is 25), at half the time.
+GATE = dict(epochs=15, lr=0.01, batch_size=32)
+GATE_TEXT = ", ".join(f"{k}={v}" for k, v in GATE.items())
 GATE_HIDDEN = 32
 GATE_FRACTION = 0.75
 
@@ -794,7 +796,7 @@ def test_predict_runs_on_device(student):
 @grade("train_forecaster_test", weight=3)
 def test_lstm_beats_naive_forecast(student, sunspots_split):
     _gate(student, "LSTMForecaster", sunspots_split,
-          f"LSTMForecaster(1, {GATE_HIDDEN}) + train_forecaster(epochs=30, lr=0.01, batch_size=32)")
+          f"LSTMForecaster(1, {GATE_HIDDEN}) + train_forecaster({GATE_TEXT})")
 
 
 # ---------------------------------------------------------------------------- 5. GRUForecaster
@@ -819,4 +821,4 @@ def test_gru_forward_matches_reference(student):
 @grade("gru_forecaster_test", weight=2)
 def test_gru_beats_naive_forecast(student, sunspots_split):
     _gate(student, "GRUForecaster", sunspots_split,
-          f"GRUForecaster(1, {GATE_HIDDEN}) + train_forecaster(epochs=30, lr=0.01, batch_size=32)")
+          f"GRUForecaster(1, {GATE_HIDDEN}) + train_forecaster({GATE_TEXT})")
