@@ -283,9 +283,6 @@ def _import_records_libraries():
 
     if _RECORDS_IMPORTS:
         return
-    if not hasattr(_import_records_libraries, "registered"):
-        os.register_at_fork(before=_wait_for_records_libraries)
-        _import_records_libraries.registered = True
 
     def load():
         try:
@@ -305,6 +302,10 @@ def _import_records_libraries():
 def _wait_for_records_libraries():
     while _RECORDS_IMPORTS:
         _RECORDS_IMPORTS.pop().join()
+
+
+# Any fork waits for the imports first (nothing to wait for unless they were started).
+os.register_at_fork(before=_wait_for_records_libraries)
 
 
 def _read_state(out: Path) -> dict:

@@ -1,4 +1,5 @@
 """Worker templates begun before the grading processes are forked: each pool process takes one over."""
+import os
 import shutil
 import time
 from pathlib import Path
@@ -75,8 +76,6 @@ def test_templates_begun_for_a_pool_that_never_ran_are_stopped(mini):
 def _template_fails(options, preload, failures, early, slots):
     """A pool process's start whose template could not start (as _start_grading_process reports it)."""
     failures.put("the worker template did not start: no memory")
-    import os
-
     os._exit(3)
 
 
