@@ -4,6 +4,10 @@ import sys
 
 __version__ = "0.1.0"
 
+from autograder.startup import defer_iri_grammar  # noqa: E402
+
+defer_iri_grammar()
+
 
 def nbgrader_ready() -> None:
     """nbgrader's Gradebook shells out to `alembic`, installed beside this interpreter: put it on PATH."""
