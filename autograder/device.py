@@ -426,12 +426,17 @@ def hardcoded_device_uses(source: str) -> list[Finding]:
     calls ``is_available()`` / ``device_count()``, reads a flag assigned from one,
     or compares with a "cuda" string (``if device.type == "cuda":``).
     """
-    return list(_hardcoded_device_uses(source))
+    if len(source) > _CACHED_SOURCE_CHARS:
+        return list(_scan_hardcoded_device_uses(source))
+    return list(_cached_hardcoded_device_uses(source))
 
 
-@functools.lru_cache(maxsize=256)
-def _hardcoded_device_uses(source: str) -> tuple[Finding, ...]:
-    # Cached: every device check of a submission reads the same cells again (ch4: ~30 scans of each cell).
+#: Cells up to this size are scanned once: every device check of a submission reads the same cells again (ch4: ~30
+#: scans of each). Larger ones (a pasted dataset, a hostile notebook) are scanned each time rather than kept.
+_CACHED_SOURCE_CHARS = 64 * 1024
+
+
+def _scan_hardcoded_device_uses(source: str) -> tuple[Finding, ...]:
     tree = _parse(source)
     if tree is None:
         return ()
@@ -472,6 +477,9 @@ def _hardcoded_device_uses(source: str) -> tuple[Finding, ...]:
 
     visit(tree, False)
     return tuple(sorted(findings.values(), key=lambda f: (f.line, f.col)))
+
+
+_cached_hardcoded_device_uses = functools.lru_cache(maxsize=256)(_scan_hardcoded_device_uses)
 
 
 def _definition_spans(tree, names) -> list[tuple[int, int, str]]:

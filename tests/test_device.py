@@ -444,6 +444,20 @@ def test_static_check_survives_magics_and_bad_code():
     assert hardcoded_device_uses("def broken(:\n    x.cuda()\n") == []
 
 
+def test_hardcoded_scan_is_kept_for_small_cells_only():
+    from autograder import device
+
+    device._cached_hardcoded_device_uses.cache_clear()
+    small = "import torch\nx = torch.zeros(2).cuda()\n"
+    first = hardcoded_device_uses(small)
+    first.append("changed by a caller")  # each call gets its own list: the cached findings stay as they were
+    assert [f.line for f in hardcoded_device_uses(small)] == [2]
+    assert device._cached_hardcoded_device_uses.cache_info().hits == 1
+    big = small + "#" * device._CACHED_SOURCE_CHARS
+    assert [f.line for f in hardcoded_device_uses(big)] == [2]
+    assert device._cached_hardcoded_device_uses.cache_info().currsize == 1  # the large cell was not kept
+
+
 def test_expect_no_hardcoded_device_names_the_cell_and_its_line():
     from autograder.checks import CheckFailed
     from autograder.device import expect_no_hardcoded_device
