@@ -1,10 +1,11 @@
 """Reference work done once per grading process, not once per submission.
 
-pytest imports a chapter's ``conftest.py`` and check modules afresh for every submission (each is its own
-``pytest.main``), so a module-level dict there is empty again for every student: a reference CNN would be retrained
-and a dataset reloaded for each one. What does not depend on the student (datasets, trained references, expected
-outputs) goes through :func:`per_process` instead; its store lives in this module, which stays imported for the
-life of the grading process::
+A grading process collects the hidden suite once and runs it for every submission, setting its fixtures up afresh
+for each one, so a reference built in a fixture (a trained CNN, a loaded dataset) would be built again for every
+student. What does not depend on the student (datasets, trained references, expected outputs) goes through
+:func:`per_process` instead; its store lives in this module, which stays imported for the life of the grading
+process, and each caller gets its own copy (a module-level dict in a check file would hand every student the same
+object, changed by whoever changed it last)::
 
     from autograder.checks.cache import per_process
 
