@@ -17,12 +17,11 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-import nbformat
 
 from autograder import timing
 from autograder.assignment import Assignment
 from autograder.checks import fail
-from autograder.notebook import (InvalidNotebook, fill_outputs, kernel_language, match_notebooks, read_notebook,
+from autograder.notebook import (InvalidNotebook, choose_notebooks, fill_outputs, kernel_language, notebook_text,
                                  sanitize)
 from autograder.runner import CheckResult, SuiteError, run_checks
 from autograder.isolation import (FreshLauncher, Isolation, Limits, TemplateError, TemplateLauncher,
@@ -118,11 +117,15 @@ def warm_trusted_side(assignment: Assignment):
     """
     import importlib
 
+    from autograder.startup import defer_dynamo
+
     for name in ("torch", "safetensors.torch", "autograder.checks", *assignment.check_imports):
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - the suite's own run reports what does not import
             pass
+        if name == "torch":
+            defer_dynamo()  # before the rest can import it (autograder.startup)
 
 
 def discard_early_templates():
@@ -286,7 +289,7 @@ def _grade_submission(assignment: Assignment, submission: Submission, options: G
     t0 = time.monotonic()
     spent_before = timing.snapshot()
     notes: list[str] = list(submission.notes)
-    chosen, match_notes = match_notebooks(assignment, submission.files)
+    chosen, match_notes = choose_notebooks(assignment, submission.files)
     notes.extend(match_notes)
     runs: dict[str, NotebookRun] = {}
     cleaned = {}
@@ -296,13 +299,14 @@ def _grade_submission(assignment: Assignment, submission: Submission, options: G
     for name, spec in assignment.notebooks.items():
         if only is not None and name not in only:
             continue
-        path = chosen.get(name)
-        if path is None:
+        candidate = chosen.get(name)
+        if candidate is None:
             nb_results[name] = NotebookResult(name, None, "missing", [f"{name}.ipynb teslim edilmedi"])
             students[name] = _Unavailable(name, f"{name}.ipynb defteri teslim edilmedi.")
             continue
+        path = candidate.path
         try:
-            nb = read_notebook(path)
+            nb = candidate.read()  # read once, when the files were matched to notebooks
         except InvalidNotebook as exc:
             nb_results[name] = NotebookResult(name, path.name, "invalid", [f"{path.name}: {exc}"])
             students[name] = _Unavailable(name, f"{path.name} okunamadı: {exc}.")
@@ -344,7 +348,7 @@ def _grade_submission(assignment: Assignment, submission: Submission, options: G
         nb = cleaned[name].notebook
         try:
             fill_outputs(nb, cleaned[name].cells, run.outcomes, verdicts)
-            autograded[name] = nbformat.writes(nb)
+            autograded[name] = notebook_text(nb)  # nbformat.writes's bytes; nb is not used again
         except Exception as exc:  # noqa: BLE001 - the formgrader copy is a convenience; the grade stands
             nb_results[name].notes.append(f"Defterin formgrader kopyası yazılamadı ({type(exc).__name__}).")
     score, max_score = total(cells)

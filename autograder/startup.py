@@ -1,5 +1,13 @@
 """Start-up costs of the libraries every command imports, paid only when their feature is used.
 
+torch imports ``torch._dynamo`` (the compiler's front end: ~2 s of imports, sympy and triton among them) the first
+time any optimizer steps: ``Optimizer.step`` wraps its body in ``torch._dynamo.graph_break()`` calls and
+``torch._disable_dynamo``, which ask for ``torch._dynamo.disable``. Outside ``torch.compile`` both do nothing:
+``graph_break`` is an empty function and a disabled function is called as it is. :func:`defer_dynamo` puts a
+stand-in in place that does exactly that until anything else of ``torch._dynamo`` is asked for (``torch.compile``,
+one of its submodules, any other attribute); then the real module is imported and everything is handed to it.
+Grading processes and worker templates use it; what any code computes is unchanged.
+
 nbformat validates notebooks with jsonschema, whose format checker imports ``rfc3987_syntax`` at import time for
 the "iri" formats. That module builds some thirty Earley parsers with lark as it is imported: 1-3 s in every
 process that reads a notebook, for a format no notebook schema uses (python-jsonschema/jsonschema#1428).
@@ -9,12 +17,14 @@ is unchanged.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import sys
 import types
 
 _IRI_MODULE = "rfc3987_syntax"
+_DYNAMO_MODULE = "torch._dynamo"
 
 
 class _DeferredModule(types.ModuleType):
@@ -29,6 +39,9 @@ class _DeferredModule(types.ModuleType):
 def _load_real(stand_in: types.ModuleType) -> types.ModuleType:
     if sys.modules.get(stand_in.__name__) is stand_in:
         del sys.modules[stand_in.__name__]
+        parent, _, child = stand_in.__name__.rpartition(".")
+        if parent and getattr(sys.modules.get(parent), child, None) is stand_in:
+            delattr(sys.modules[parent], child)  # the real module's own import must not meet the stand-in
     return importlib.import_module(stand_in.__name__)
 
 
@@ -48,3 +61,88 @@ def defer_iri_grammar() -> None:
 
     stand_in.is_valid_syntax = is_valid_syntax
     sys.modules[_IRI_MODULE] = stand_in
+
+
+class _DeferredPackage(_DeferredModule):
+    """A deferred package. Its ``__path__`` is the real one's, so that importing a submodule reaches
+    :class:`_SubmoduleOfDeferred`, which imports the real package first."""
+
+
+class _SubmoduleOfDeferred:
+    """Import hook (first on ``sys.meta_path``): a submodule of a deferred package imports the real package first.
+
+    The real package imports some of its submodules itself; one it did is handed over as it is, never executed a
+    second time.
+    """
+
+    def __init__(self, stand_in: types.ModuleType):
+        self.stand_in = stand_in
+
+    def find_spec(self, name, path=None, target=None):
+        if not name.startswith(self.stand_in.__name__ + "."):
+            return None
+        if sys.modules.get(self.stand_in.__name__) is self.stand_in:
+            _load_real(self.stand_in)
+        module = sys.modules.get(name)
+        if module is None:
+            return None  # not imported by the package: found and loaded as usual
+        return importlib.util.spec_from_loader(name, _AlreadyLoaded(module), is_package=hasattr(module, "__path__"))
+
+
+class _AlreadyLoaded:
+    def __init__(self, module):
+        self.module = module
+
+    def create_module(self, spec):
+        return self.module
+
+    def exec_module(self, module):
+        pass
+
+
+def _real_if_loaded(stand_in: types.ModuleType) -> types.ModuleType | None:
+    module = sys.modules.get(stand_in.__name__)
+    return None if module is None or module is stand_in else module
+
+
+def defer_dynamo() -> None:
+    """Put the stand-in for ``torch._dynamo`` in place (after ``import torch``), if torch is imported and
+    ``torch._dynamo`` is not."""
+    torch = sys.modules.get("torch")
+    if torch is None or _DYNAMO_MODULE in sys.modules or "_dynamo" in vars(torch):
+        return
+    try:
+        spec = importlib.util.find_spec(_DYNAMO_MODULE)
+    except (ImportError, ValueError):
+        return
+    if spec is None or not spec.submodule_search_locations:
+        return
+    stand_in = _DeferredPackage(_DYNAMO_MODULE)
+    stand_in.__path__ = list(spec.submodule_search_locations)
+
+    def graph_break(msg: str = "") -> None:
+        real = _real_if_loaded(stand_in)
+        if real is not None:
+            real.graph_break(msg)
+
+    def disable(fn=None, recursive=True, *, reason=None, wrapping=True):
+        if fn is None:
+            return functools.partial(disable, recursive=recursive, reason=reason, wrapping=wrapping)
+        handed_over = []
+
+        @functools.wraps(fn)
+        def call(*args, **kwargs):
+            real = _real_if_loaded(stand_in)
+            if real is None:
+                return fn(*args, **kwargs)  # no compiler has run: a disabled function is the function
+            if not handed_over:
+                handed_over.append(real.disable(fn, recursive, reason=reason, wrapping=wrapping))
+            return handed_over[0](*args, **kwargs)
+
+        return call
+
+    stand_in.graph_break = graph_break
+    stand_in.disable = disable
+    sys.meta_path.insert(0, _SubmoduleOfDeferred(stand_in))
+    sys.modules[_DYNAMO_MODULE] = stand_in
+    torch._dynamo = stand_in

@@ -4,7 +4,9 @@ import nbformat
 import pytest
 
 from autograder.assignment import Assignment, Course
-from autograder.notebook import InvalidNotebook, match_notebooks, read_notebook, sanitize
+from autograder.notebook import (InvalidNotebook, choose_notebooks, fill_outputs, match_notebooks, notebook_text,
+                                 read_notebook, sanitize)
+from autograder.session import CellOutcome
 from conftest import MINI
 
 
@@ -108,3 +110,36 @@ def test_notebooks_are_matched_by_grade_ids_not_names(tmp_path, solution):
     chosen, notes = match_notebooks(assignment, [other, renamed])
     assert chosen == {"mini": renamed}
     assert any("notes.ipynb" in n for n in notes)
+
+
+def test_a_chosen_notebook_is_read_once_and_keeps_what_reading_gave(tmp_path, solution, monkeypatch):
+    assignment = Assignment.load(Course(MINI), "mini")
+    good = tmp_path / "mini.ipynb"
+    nbformat.write(solution, good)
+    chosen, _ = choose_notebooks(assignment, [good])
+    # Changed after matching: grading reads what was matched, and never reads the file again.
+    good.write_text("{not json")
+    import autograder.notebook as notebook_module
+
+    monkeypatch.setattr(notebook_module, "read_notebook", lambda path: pytest.fail("read again"))
+    assert chosen["mini"].read().cells[0].source == solution.cells[0].source
+    monkeypatch.undo()
+    broken = tmp_path / "mini-Copy1.ipynb"
+    broken.write_text("{not json")
+    chosen, _ = choose_notebooks(assignment, [broken])
+    with pytest.raises(InvalidNotebook, match="JSON"):
+        chosen["mini"].read()
+
+
+def test_the_formgrader_copy_is_nbformat_writes_byte_for_byte(spec, solution):
+    clean = sanitize(solution, spec)
+    outcomes = [CellOutcome(c.label, ok=i % 2 == 0, output=f"satır {i}\nikinci\x1b[31m kırmızı\x1b[0m\n",
+                            error=None if i % 2 == 0 else {"type": "ValueError", "message": "çok kötü"})
+                for i, c in enumerate(clean.cells)]
+    verdicts = {gid: ["✔ test_a", "✘ test_b: yanlış"] for gid in spec.grade_ids}
+    fill_outputs(clean.notebook, clean.cells, outcomes, verdicts)
+    expected = nbformat.writes(copy.deepcopy(clean.notebook))
+    nbformat.validate(nbformat.reads(expected, as_version=4))
+    assert notebook_text(clean.notebook) == expected
+    assert any(o.output_type == "error" for c in nbformat.reads(expected, as_version=4).cells
+               for o in c.get("outputs", []))

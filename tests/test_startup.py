@@ -45,3 +45,67 @@ def test_a_module_that_is_not_installed_gets_no_stand_in(monkeypatch):
     monkeypatch.setattr(startup, "_IRI_MODULE", "no_such_module_for_the_autograder")
     startup.defer_iri_grammar()
     assert "no_such_module_for_the_autograder" not in sys.modules
+
+
+# ---------------------------------------------------------------------------- torch._dynamo
+
+_DEFERRED = "import sys, torch\nfrom autograder.startup import defer_dynamo\ndefer_dynamo()\n"
+_KIND = "type(sys.modules['torch._dynamo']).__name__"
+
+
+def test_training_with_optimizers_does_not_import_the_compiler():
+    pytest.importorskip("torch")
+    out = _run(_DEFERRED +
+               "m = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))\n"
+               "for opt in (torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9), torch.optim.Adam(m.parameters())):\n"
+               "    for _ in range(2):\n"
+               "        opt.zero_grad(); m(torch.ones(5, 3)).pow(2).mean().backward(); opt.step()\n"
+               "print(" + _KIND + ", 'torch._dynamo.eval_frame' in sys.modules, 'sympy' in sys.modules)")
+    assert out == "_DeferredPackage False False"
+
+
+def test_optimizer_steps_are_the_same_with_the_stand_in():
+    pytest.importorskip("torch")
+    code = ("torch.manual_seed(0)\n"
+            "m = torch.nn.LSTM(2, 3, batch_first=True)\n"
+            "opt = torch.optim.Adam(m.parameters(), lr=0.01)\n"
+            "for _ in range(3):\n"
+            "    opt.zero_grad(); m(torch.randn(4, 5, 2))[0].sum().backward(); opt.step()\n"
+            "print(repr([p.detach().sum().item() for p in m.parameters()]))\n")
+    deferred = _run(_DEFERRED + code).splitlines()
+    plain = _run("import sys, torch\nimport torch._dynamo\n" + code).splitlines()
+    assert deferred == plain
+
+
+def test_a_submodule_or_another_attribute_hands_over_to_the_real_module():
+    pytest.importorskip("torch")
+    out = _run(_DEFERRED +
+               "import torch._dynamo.config as config\n"
+               "real = sys.modules['torch._dynamo']\n"
+               "print(" + _KIND + ", config is real.config, torch._dynamo is real)\n"
+               "f = torch.compile(lambda x: x * 2 + 1, backend='eager')\n"
+               "print(f(torch.ones(2)).tolist())")
+    assert out.splitlines() == ["module True True", "[3.0, 3.0]"]
+    out = _run(_DEFERRED + "print(torch._dynamo.is_compiling(), " + _KIND + ")")
+    assert out == "False module"
+
+
+def test_a_function_disabled_before_the_compiler_was_imported_is_disabled_after():
+    pytest.importorskip("torch")
+    out = _run(_DEFERRED +
+               "calls = []\n"
+               "def eager(x):\n"
+               "    calls.append(torch.compiler.is_compiling())\n"
+               "    return x + 1\n"
+               "disabled = torch._dynamo.disable(eager)\n"
+               "print(disabled(torch.ones(1)).item(), " + _KIND + ")\n"
+               "f = torch.compile(lambda x: disabled(x) * 2, backend='eager')\n"
+               "print(f(torch.ones(1)).item(), calls, " + _KIND + ")")
+    assert out.splitlines() == ["2.0 _DeferredPackage", "4.0 [False, False] module"]
+
+
+def test_no_stand_in_once_the_real_module_is_imported():
+    pytest.importorskip("torch")
+    out = _run("import sys, torch, torch._dynamo\nfrom autograder.startup import defer_dynamo\ndefer_dynamo()\n"
+               "print(" + _KIND + ", len([f for f in sys.meta_path if type(f).__name__ == '_SubmoduleOfDeferred']))")
+    assert out == "module 0"

@@ -335,6 +335,15 @@ def _seed(seed: int):
 
 def preload(names: str) -> None:
     """Import the heavy modules once (in a standalone worker, or in the zygote before it forks)."""
+    try:
+        import torch
+
+        from autograder.startup import defer_dynamo
+
+        # Before anything else imports it: ~2 s of imports that eager code never needs (autograder.startup).
+        defer_dynamo()
+    except ImportError:
+        pass
     for name in filter(None, names.split(",")):
         try:
             __import__(name)
