@@ -17,7 +17,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-
 from autograder import timing
 from autograder.assignment import Assignment
 from autograder.checks import fail
