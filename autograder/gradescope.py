@@ -89,7 +89,7 @@ requires-python = ">=3.11"
 dependencies = {dependencies}
 
 [project.scripts]
-autograder = "autograder.cli:main"
+autograder = "autograder.cli:run"
 
 [tool.setuptools.packages.find]
 include = ["autograder*"]

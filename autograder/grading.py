@@ -116,7 +116,7 @@ def warm_trusted_side(assignment: Assignment):
     """
     import importlib
 
-    from autograder.startup import defer_dynamo
+    from autograder.startup import defer_dynamo, freeze_imports
 
     for name in ("torch", "safetensors.torch", "autograder.checks", *assignment.check_imports):
         try:
@@ -125,6 +125,8 @@ def warm_trusted_side(assignment: Assignment):
             pass
         if name == "torch":
             defer_dynamo()  # before the rest can import it (autograder.startup)
+    # The grading processes forked next, and this one as it writes the records and exits, never walk these again.
+    freeze_imports()
 
 
 def discard_early_templates():

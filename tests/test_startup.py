@@ -109,3 +109,31 @@ def test_no_stand_in_once_the_real_module_is_imported():
     out = _run("import sys, torch, torch._dynamo\nfrom autograder.startup import defer_dynamo\ndefer_dynamo()\n"
                "print(" + _KIND + ", len([f for f in sys.meta_path if type(f).__name__ == '_SubmoduleOfDeferred']))")
     assert out == "module 0"
+
+
+def test_freezing_collects_garbage_first_and_keeps_what_is_alive_out_of_later_collections():
+    code = (
+        "import gc, weakref\n"
+        "from autograder.startup import freeze_imports\n"
+        "class Node: pass\n"
+        "dead = Node(); dead.me = dead; probe = weakref.ref(dead); del dead\n"  # a cycle: only the collector frees it
+        "alive = Node()\n"
+        "gc.disable(); freeze_imports()\n"
+        "assert probe() is None, 'garbage was frozen'\n"
+        "assert gc.get_freeze_count() > 1000\n"
+        "assert not any(o is alive for o in gc.get_objects()), 'alive objects are still walked'\n"
+        "later = Node(); later.me = later; probe = weakref.ref(later); del later\n"
+        "gc.collect(); assert probe() is None, 'objects made later are collected as usual'\n"
+        "print('ok')\n")
+    assert _run(code) == "ok"
+
+
+def test_the_grading_command_exits_through_a_frozen_heap(monkeypatch):
+    from autograder import cli
+
+    frozen = []
+    monkeypatch.setattr(cli, "main", lambda: 3)
+    monkeypatch.setattr("gc.freeze", lambda: frozen.append(True))
+    with pytest.raises(SystemExit) as exit_:
+        cli.run()
+    assert exit_.value.code == 3 and frozen == [True]

@@ -235,6 +235,9 @@ def main(argv=None):
 
     contexts.warm_up()  # the device simulation's first use (~1 s) is paid here once, not in every worker
     worker.make_shell()  # forked workers inherit a ready shell with an empty namespace
+    from autograder.startup import freeze_imports
+
+    freeze_imports()  # forked workers never walk the imported modules in their collections (autograder.startup)
     send_command(control, {"ok": True, "pid": os.getpid()})
     Template(control).serve()
 
