@@ -9,6 +9,7 @@ is one line, the last one printed (after the usage line for bad usage), without 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -225,34 +226,22 @@ def _row(records, entries, result):
     return records.make_row(result, entry.grades if entry else None, entry.comments if entry else None)
 
 
-def _name_parts(identity: dict, student: str) -> tuple[str | None, str | None, str | None]:
-    """(first name, last name, email) for nbgrader's student record, from the identity a layout gave (None:
-    unknown, or nothing more than the id)."""
-    name = " ".join(str(identity.get("name") or "").split())
-    if not name or name == student or identity.get("anonymous") or identity.get("blind"):
-        return None, None, identity.get("email") or None
-    first, _, last = name.rpartition(" ")
-    return first or None, last, identity.get("email") or None
-
-
-def _finish_records(assignment, nbc, out: Path, merged: dict, graded: dict, earlier: dict, due=None,
-                    record: bool = True, state: dict | None = None):
-    """Gradebook first (automatic points of ``graded`` unless not ``record``, then the late penalties computed
-    from everything it holds), then grades.csv, the feedback of ``graded`` and the report over everyone.
-    ``state`` is what grading.json keeps about the run (the layout imported, the entries skipped).
-    Returns the rows."""
+def _finish_records(assignment, nbc, out: Path, merged: dict, graded: dict, earlier: dict,
+                    recorder=None, state: dict | None = None):
+    """Gradebook first (automatic points of ``graded`` through ``recorder``, a gradebook.ClassRecorder that
+    may hold some already; None: record nothing), then the late penalties computed from everything it holds),
+    then grades.csv, the feedback of ``graded`` and the report over everyone. ``state`` is what grading.json
+    keeps about the run (the layout imported, the entries skipped). Returns the rows."""
     from autograder import gradebook, records, report
 
-    with gradebook.open_gradebook(nbc.db_url) as gb:
-        if record:
-            gradebook.sync_assignment(gb, assignment, due)
-            for res in graded.values():
-                gradebook.record_result(gb, assignment, res, earlier.get(res.student_id))
-                first, last, email = _name_parts(res.identity, res.student_id)
-                if res.status != "error" and (last or email):
-                    # formgrader lists students by these names
-                    gb.update_or_create_student(res.student_id, first_name=first, last_name=last, email=email)
-            gb.db.commit()
+    with contextlib.ExitStack() as stack:
+        if recorder is not None:
+            stack.callback(recorder.close)
+            recorder.record_all(graded, earlier)
+            gb = recorder.gradebook()
+            stack.enter_context(recorder.quiet())
+        else:
+            gb = stack.enter_context(gradebook.open_gradebook(nbc.db_url))
         entries = gradebook.read_entries(gb, assignment.id)
         rows = [_row(records, entries, r) for r in merged.values()]
         gradebook.write_penalties(gb, assignment.id, {row.result.student_id: row.penalty_by_notebook
@@ -354,12 +343,22 @@ def cmd_grade(args) -> int:
 
 def _grade(args, course, assignment, out, policy, nbc, options, workers) -> int:
     from autograder import gradebook, records
-    from autograder.grading import grade_class, preflight, start_templates_early, warm_trusted_side
-    from autograder.late import late_info, utc_naive
-    from autograder.submissions import find_class
+    from autograder.late import utc_naive
 
     # Grading into a folder merges: everyone graded before keeps their row, results, feedback and manual grades.
     earlier = records.load_results(out / "results", assignment.id)
+    # The gradebook is written as results arrive, and closed however the run ends.
+    recorder = gradebook.ClassRecorder(nbc.db_url, assignment, utc_naive(policy.due) if policy else None)
+    with contextlib.closing(recorder):
+        return _grade_and_record(args, assignment, out, policy, nbc, options, workers, earlier, recorder)
+
+
+def _grade_and_record(args, assignment, out, policy, nbc, options, workers, earlier, recorder) -> int:
+    from autograder import gradebook, records
+    from autograder.grading import grade_class, preflight, start_templates_early, warm_trusted_side
+    from autograder.late import late_info
+    from autograder.submissions import find_class
+
     with tempfile.TemporaryDirectory(prefix="ag-submissions-") as unpack:
         found = find_class(Path(args.submissions), assignment.id, Path(unpack), args.format)
         subs = found.submissions
@@ -421,6 +420,7 @@ def _grade(args, course, assignment, out, policy, nbc, options, workers) -> int:
                 else:
                     records.write_result_json(out / "results", res)
                     gradebook.write_autograded(nbc, assignment, res)
+                    recorder.record_early(res, earlier.get(res.student_id))
                     records.write_feedback_html(out / "feedback", _row(records, entries, res), assignment)
                 records.write_grades_csv(out / "grades.csv", assignment,
                                          [_row(records, entries, r) for r in merged().values()])
@@ -435,8 +435,7 @@ def _grade(args, course, assignment, out, policy, nbc, options, workers) -> int:
     _wait_for_records_libraries()
     fresh = {sid: r for sid, r in graded.items() if sid not in kept}
     state = {"format": found.format, "skipped": found.skipped}
-    rows = _finish_records(assignment, nbc, out, merged(), fresh, earlier,
-                           utc_naive(policy.due) if policy else None, state=state)
+    rows = _finish_records(assignment, nbc, out, merged(), fresh, earlier, recorder, state=state)
     print(records.class_summary(rows))
     if not args.quiet:
         print(f"\n{len(results)} graded in {time.monotonic() - t0:.1f} s ({len(rows)} in {out / 'grades.csv'}) -> "
@@ -477,7 +476,7 @@ def cmd_feedback(args) -> int:
     nbc = gradebook.course_for(out, args.gradebook or state.get("gradebook"))
     if not gradebook.gradebook_exists(nbc.db_url):
         raise CourseError(f"no gradebook at {nbc.db_url}")
-    rows = _finish_records(assignment, nbc, out, results, results, results, record=False, state=state)
+    rows = _finish_records(assignment, nbc, out, results, results, results, state=state)
     print(records.class_summary(rows))
     return 0
 

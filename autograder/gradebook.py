@@ -113,15 +113,110 @@ def submitted_at(result) -> datetime | None:
 @contextmanager
 def open_gradebook(db_url: str):
     """nbgrader's Gradebook (created if new), with nbgrader's SQLAlchemy warnings silenced."""
-    nbgrader_ready()
-    from nbgrader.api import Gradebook
+    with _quiet():
+        gb = _open(db_url)
+        try:
+            yield gb
+        finally:
+            gb.close()
 
+
+@contextmanager
+def _quiet():
     with warnings.catch_warnings():
         # nbgrader's own SQLAlchemy usage warns on every new submission; nothing for the user to act on.
         warnings.simplefilter("ignore")
-        _stamp_new_database(db_url)
-        with Gradebook(db_url) as gb:
-            yield gb
+        yield
+
+
+def _open(db_url: str):
+    nbgrader_ready()
+    from nbgrader.api import Gradebook
+
+    _stamp_new_database(db_url)
+    return Gradebook(db_url)
+
+
+class ClassRecorder:
+    """The gradebook of one grading run, written as each result arrives instead of all at the end.
+
+    Opening the gradebook and entering the assignment take ~1 s, and each student ~40 ms: done while the class is
+    graded, they leave only the late penalties and the report for after the last submission. The gradebook is
+    opened on the first result (the grading processes are forked by then, so none inherits it) and the
+    assignment is entered then, before anyone is recorded.
+
+    Recording during the run is a head start, never a condition: if it fails, the run goes on and
+    :meth:`record_all` at the end does it again and raises there, as recording everything at the end would.
+    nbgrader's warnings are silenced only around its own calls.
+    """
+
+    def __init__(self, db_url: str, assignment: Assignment, due: datetime | None):
+        self.db_url, self.assignment, self.due = db_url, assignment, due
+        self._gb = None
+        self._recorded: dict[str, object] = {}  # student id -> the result recorded for them
+        self._failed = False
+
+    def gradebook(self):
+        """The open gradebook, with the assignment entered (opened on first use)."""
+        if self._gb is None:
+            with _quiet():
+                gb = _open(self.db_url)
+                try:
+                    sync_assignment(gb, self.assignment, self.due)
+                except BaseException:
+                    gb.close()
+                    raise
+            self._gb = gb
+        return self._gb
+
+    def record_early(self, result, previous=None) -> None:
+        """Record one result now if the gradebook works; a failure is left for :meth:`record_all`."""
+        if self._failed:
+            return
+        try:
+            self._record(result, previous)
+        except Exception:  # noqa: BLE001 - raised again, with the same cause, by record_all
+            self._failed = True
+            self.close()
+
+    def record_all(self, results: dict, earlier: dict) -> None:
+        """Make sure every result of ``results`` (student id -> result) is recorded, ``earlier`` giving each
+        student's previous result; those recorded during the run are not recorded twice."""
+        for sid, result in results.items():
+            if self._recorded.get(sid) is not result:
+                self._record(result, earlier.get(sid))
+
+    def _record(self, result, previous) -> None:
+        gb = self.gradebook()
+        with _quiet():
+            record_result(gb, self.assignment, result, previous)
+            first, last, email = student_names(result.identity, result.student_id)
+            if result.status != "error" and (last or email):
+                # formgrader lists students by these names
+                gb.update_or_create_student(result.student_id, first_name=first, last_name=last, email=email)
+            gb.db.commit()
+        self._recorded[result.student_id] = result
+
+    @contextmanager
+    def quiet(self):
+        """nbgrader's warnings silenced, for calls on :meth:`gradebook` made by the caller."""
+        with _quiet():
+            yield
+
+    def close(self) -> None:
+        gb, self._gb = self._gb, None
+        if gb is not None:
+            gb.close()
+
+
+def student_names(identity: dict, student: str) -> tuple[str | None, str | None, str | None]:
+    """(first name, last name, email) for nbgrader's student record, from the identity a layout gave (None:
+    unknown, or nothing more than the id)."""
+    name = " ".join(str(identity.get("name") or "").split())
+    if not name or name == student or identity.get("anonymous") or identity.get("blind"):
+        return None, None, identity.get("email") or None
+    first, _, last = name.rpartition(" ")
+    return first or None, last, identity.get("email") or None
 
 
 def _stamp_new_database(db_url: str) -> None:

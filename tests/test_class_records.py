@@ -220,6 +220,61 @@ def test_results_round_trip_and_foreign_folders_are_refused(assignment, tmp_path
         load_results(tmp_path / "results", "mini")
 
 
+def _auto_scores(db_url):
+    from autograder.gradebook import open_gradebook
+
+    with open_gradebook(db_url) as gb:
+        return {(s.student.id, g.name): g.auto_score for s in gb.assignment_submissions("mini")
+                for nb in s.notebooks for g in nb.grades}
+
+
+def test_the_gradebook_is_written_as_results_arrive_and_each_result_once(assignment, tmp_path, monkeypatch):
+    from autograder import gradebook
+
+    db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    recorder = gradebook.ClassRecorder(db_url, assignment, None)
+    ali, veli = result(assignment, passed=False), result(assignment)
+    veli.student_id = "veli"
+    veli.identity = {"name": "Veli Can Demir", "email": "veli@example.org"}
+    recorder.record_early(ali)
+    # Written at once (a run killed now keeps it), in a gradebook the assignment was entered in first.
+    assert _auto_scores(db_url)[("ali", "double_test")] == 0.0
+    calls = []
+    real = gradebook.record_result
+    monkeypatch.setattr(gradebook, "record_result", lambda gb, a, res, prev=None: (calls.append(res.student_id),
+                                                                                   real(gb, a, res, prev)))
+    regraded = result(assignment)  # ali graded again later in the run: the newer result is the one recorded
+    recorder.record_all({"ali": regraded, "veli": veli}, {})
+    assert calls == ["ali", "veli"]
+    recorder.record_all({"ali": regraded, "veli": veli}, {})
+    assert calls == ["ali", "veli"], "a result recorded already is not recorded twice"
+    with recorder.quiet():
+        student = recorder.gradebook().find_student("veli")
+        assert (student.first_name, student.last_name, student.email) == ("Veli Can", "Demir", "veli@example.org")
+    recorder.close()
+    assert _auto_scores(db_url)[("ali", "double_test")] == 2.0  # the cell's points: its check passed this time
+
+
+def test_a_gradebook_that_fails_during_the_run_fails_at_the_end_and_grading_goes_on(assignment, tmp_path,
+                                                                                       monkeypatch):
+    from autograder import gradebook
+
+    recorder = gradebook.ClassRecorder(f"sqlite:///{tmp_path / 'gradebook.db'}", assignment, None)
+    failures = []
+
+    def locked(*args):
+        failures.append(args)
+        raise OSError("database is locked")
+
+    monkeypatch.setattr(gradebook, "record_result", locked)
+    recorder.record_early(result(assignment))  # does not raise: the rest of the class is still graded
+    recorder.record_early(result(assignment))
+    assert len(failures) == 1, "once it failed, it is not tried again for every result"
+    with pytest.raises(OSError, match="locked"):
+        recorder.record_all({"ali": result(assignment)}, {})
+    recorder.close()
+
+
 def test_where_nbgrader_files_go(tmp_path):
     assert course_for(tmp_path / "out", None).root == (tmp_path / "out").resolve()
     course = course_for(tmp_path / "out", f"sqlite:///{tmp_path / 'course' / 'gradebook.db'}")
