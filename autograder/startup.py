@@ -6,6 +6,8 @@ time any optimizer steps: ``Optimizer.step`` wraps its body in ``torch._dynamo.g
 ``graph_break`` is an empty function and a disabled function is called as it is. :func:`defer_dynamo` puts a
 stand-in in place that does exactly that until anything else of ``torch._dynamo`` is asked for (``torch.compile``,
 one of its submodules, any other attribute); then the real module is imported and everything is handed to it.
+torchvision imports ``torch._dynamo.utils.is_compile_supported`` as it is imported: that submodule is a stand-in too,
+with that one function importing the real ones when it is called.
 Grading processes and worker templates use it; what any code computes is unchanged.
 
 nbformat validates notebooks with jsonschema, whose format checker imports ``rfc3987_syntax`` at import time for
@@ -46,6 +48,9 @@ class _DeferredModule(types.ModuleType):
 
 
 def _load_real(stand_in: types.ModuleType) -> types.ModuleType:
+    for sub in vars(stand_in).get("_deferred_submodules", {}).values():
+        if sys.modules.get(sub.__name__) is sub:
+            del sys.modules[sub.__name__]  # the real package imports the real submodule, never the stand-in
     if sys.modules.get(stand_in.__name__) is stand_in:
         del sys.modules[stand_in.__name__]
         parent, _, child = stand_in.__name__.rpartition(".")
@@ -91,6 +96,9 @@ class _SubmoduleOfDeferred:
         if not name.startswith(self.stand_in.__name__ + "."):
             return None
         if sys.modules.get(self.stand_in.__name__) is self.stand_in:
+            deferred = self.stand_in._deferred_submodules.get(name)
+            if deferred is not None:
+                return importlib.util.spec_from_loader(name, _AlreadyLoaded(deferred))
             _load_real(self.stand_in)
         module = sys.modules.get(name)
         if module is None:
@@ -107,6 +115,30 @@ class _AlreadyLoaded:
 
     def exec_module(self, module):
         pass
+
+
+def _deferred_submodule(package: types.ModuleType, name: str) -> types.ModuleType:
+    """A stand-in for ``package.name``, given to an import of it while ``package`` is deferred; any attribute it
+    does not have imports the real package, and so the real submodule."""
+    sub = _DeferredSubmodule(f"{package.__name__}.{name}")
+    sub._package = package
+    package._deferred_submodules[sub.__name__] = sub
+    return sub
+
+
+class _DeferredSubmodule(_DeferredModule):
+    def __getattr__(self, name):
+        if name.startswith("__") or name == "_package":
+            raise AttributeError(name)
+        return getattr(_real_submodule(self._package, self), name)
+
+
+def _real_submodule(package: types.ModuleType, sub: types.ModuleType) -> types.ModuleType:
+    if sys.modules.get(package.__name__) is package:
+        _load_real(package)  # removes the stand-in submodule first: the real package imports the real one
+    if sys.modules.get(sub.__name__) is sub:
+        del sys.modules[sub.__name__]
+    return importlib.import_module(sub.__name__)
 
 
 def _real_if_loaded(stand_in: types.ModuleType) -> types.ModuleType | None:
@@ -152,6 +184,15 @@ def defer_dynamo() -> None:
 
     stand_in.graph_break = graph_break
     stand_in.disable = disable
+    stand_in._deferred_submodules = {}
+    # torchvision's roi_align imports ``is_compile_supported`` from here as it is imported; it calls it only
+    # where its compiled kernels are missing.
+    utils = _deferred_submodule(stand_in, "utils")
+
+    def is_compile_supported(device_type):
+        return _real_submodule(stand_in, utils).is_compile_supported(device_type)
+
+    utils.is_compile_supported = is_compile_supported
     sys.meta_path.insert(0, _SubmoduleOfDeferred(stand_in))
     sys.modules[_DYNAMO_MODULE] = stand_in
     torch._dynamo = stand_in

@@ -104,6 +104,30 @@ def test_a_function_disabled_before_the_compiler_was_imported_is_disabled_after(
     assert out.splitlines() == ["2.0 _DeferredPackage", "4.0 [False, False] module"]
 
 
+def test_torchvision_imports_without_the_compiler_and_its_question_gets_the_real_answer():
+    pytest.importorskip("torchvision")
+    _SUB = "type(sys.modules['torch._dynamo.utils']).__name__"
+    out = _run(_DEFERRED +
+               "import torchvision, torchvision.ops\n"
+               "print(" + _KIND + ", " + _SUB + ", 'sympy' in sys.modules)\n"
+               "asked = sys.modules['torchvision.ops.roi_align'].is_compile_supported('cpu')\n"
+               "real = sys.modules['torch._dynamo.utils']\n"
+               "print(asked == real.is_compile_supported('cpu'), " + _KIND + ", " + _SUB + ",\n"
+               "      sys.modules['torch._dynamo'].utils is real, hasattr(real, 'counters'))")
+    assert out.splitlines() == ["_DeferredPackage _DeferredSubmodule False", "True module module True True"]
+    # Anything else of the stand-in submodule, or the compiler, hands over the same way.
+    out = _run(_DEFERRED +
+               "from torch._dynamo.utils import is_compile_supported\n"
+               "from torch._dynamo.utils import counters\n"
+               "print(" + _KIND + ", " + _SUB + ", sys.modules['torch._dynamo'].utils.counters is counters)\n"
+               "print(torch.compile(lambda x: x + 1, backend='eager')(torch.ones(1)).item(), is_compile_supported('cpu')"
+               " == sys.modules['torch._dynamo.utils'].is_compile_supported('cpu'))")
+    assert out.splitlines() == ["module module True", "2.0 True"]
+    out = _run(_DEFERRED + "import torchvision\nprint(torch.compile(lambda x: x * 3, backend='eager')(torch.ones(1)).item(),"
+               " " + _KIND + ", " + _SUB + ", sys.modules['torch._dynamo'].utils is sys.modules['torch._dynamo.utils'])")
+    assert out == "3.0 module module True"
+
+
 def test_no_stand_in_once_the_real_module_is_imported():
     pytest.importorskip("torch")
     out = _run("import sys, torch, torch._dynamo\nfrom autograder.startup import defer_dynamo\ndefer_dynamo()\n"
