@@ -172,6 +172,7 @@ class WorkerProcess:
 
     def kill(self):
         """Kill the worker and everything it started in its session."""
+        self._kill_inside_bwrap()
         try:
             os.killpg(self.popen.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -191,6 +192,36 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 pass
         self._workdir.cleanup()
+
+
+    def _kill_inside_bwrap(self):
+        """Under bubblewrap, kill the process it runs first and let bubblewrap reap it and exit (within a second).
+
+        Killed first, bubblewrap takes its sandboxed process down with it (--die-with-parent) but no longer reaps
+        it: it is handed to the machine's init as a zombie, and an init that is slow to reap (or never does, in
+        some containers) keeps it listed after grading has ended.
+        """
+        pid = self.popen.pid
+        try:
+            with open(f"/proc/{pid}/comm") as fh:
+                if fh.read().strip() != "bwrap":
+                    return
+            with open(f"/proc/{pid}/task/{pid}/children") as fh:
+                children = [int(c) for c in fh.read().split()]
+        except (OSError, ValueError):
+            return
+        for child in children:
+            try:
+                os.kill(child, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if self._adopted():
+            self._exited(timeout=1)
+        else:
+            try:
+                self.popen.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
 
 
 def spawn_worker(fd: int, limits: Limits, isolation: Isolation | None = None,
