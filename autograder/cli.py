@@ -228,10 +228,10 @@ def _row(records, entries, result):
 
 def _finish_records(assignment, nbc, out: Path, merged: dict, graded: dict, earlier: dict,
                     recorder=None, state: dict | None = None):
-    """Gradebook first (automatic points of ``graded`` through ``recorder``, a gradebook.ClassRecorder that
-    may hold some already; None: record nothing), then the late penalties computed from everything it holds),
-    then grades.csv, the feedback of ``graded`` and the report over everyone. ``state`` is what grading.json
-    keeps about the run (the layout imported, the entries skipped). Returns the rows."""
+    """Gradebook first: the automatic points of ``graded`` through ``recorder`` (a gradebook.ClassRecorder,
+    which may have recorded some during the run; None: record nothing), then the late penalties computed from
+    everything it holds. Then grades.csv, the feedback of ``graded`` and the report over everyone. ``state`` is
+    what grading.json keeps about the run (the layout imported, the entries skipped). Returns the rows."""
     from autograder import gradebook, records, report
 
     with contextlib.ExitStack() as stack:
