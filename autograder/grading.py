@@ -116,8 +116,9 @@ def warm_trusted_side(assignment: Assignment):
     """
     import importlib
 
-    from autograder.startup import defer_dynamo, freeze_imports
+    from autograder.startup import defer_dynamo, freeze_imports, pause_collector
 
+    pause_collector()  # until the freeze below: the imports trigger dozens of collections (autograder.startup)
     for name in ("torch", "safetensors.torch", "autograder.checks", *assignment.check_imports):
         try:
             importlib.import_module(name)

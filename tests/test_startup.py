@@ -161,3 +161,37 @@ def test_the_grading_command_exits_through_a_frozen_heap(monkeypatch):
     with pytest.raises(SystemExit) as exit_:
         cli.run()
     assert exit_.value.code == 3 and frozen == [True]
+
+
+def test_the_collector_is_paused_for_the_imports_and_on_again_after_the_freeze():
+    code = (
+        "import gc, weakref\n"
+        "from autograder.startup import freeze_imports, pause_collector\n"
+        "class Node: pass\n"
+        "pause_collector()\n"
+        "assert not gc.isenabled()\n"
+        "dead = Node(); dead.me = dead; probe = weakref.ref(dead); del dead\n"
+        "for _ in range(100000): Node().me = 1\n"  # would have triggered collections
+        "assert probe() is not None, 'collected while paused'\n"
+        "freeze_imports()\n"
+        "assert gc.isenabled() and probe() is None\n"
+        "print('ok')\n")
+    assert _run(code) == "ok"
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["forked from a template", "fresh worker"])
+def test_workers_run_student_code_with_the_collector_on(warm):
+    # Templates and fresh workers pause the collector while they import; a worker left without it would keep
+    # every cycle a student's training loop makes.
+    from autograder.grading import GradeOptions, close_launchers, launcher_for
+    from autograder.isolation import Limits
+    from autograder.session import CellToRun, NotebookRun, Student
+
+    launcher = launcher_for(GradeOptions(warm=warm), ("numpy",))
+    run = NotebookRun("nb", [CellToRun("code", "import gc\nenabled = gc.isenabled()\n")],
+                      Limits(cell_timeout=60.0, submission_timeout=300.0), launcher)
+    try:
+        assert Student(run).get("enabled") is True
+    finally:
+        run.close()
+        close_launchers()

@@ -222,6 +222,9 @@ def main(argv=None):
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--preload", default="torch,numpy")
     args = parser.parse_args(argv)
+    from autograder.startup import freeze_imports, pause_collector
+
+    pause_collector()  # until the imports and the warm-up are done (autograder.startup)
     # Not dumpable: children (same user) cannot open /proc/<pid>/mem or ptrace the template. Inherited by forks.
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
@@ -235,8 +238,6 @@ def main(argv=None):
 
     contexts.warm_up()  # the device simulation's first use (~1 s) is paid here once, not in every worker
     worker.make_shell()  # forked workers inherit a ready shell with an empty namespace
-    from autograder.startup import freeze_imports
-
     freeze_imports()  # forked workers never walk the imported modules in their collections (autograder.startup)
     send_command(control, {"ok": True, "pid": os.getpid()})
     Template(control).serve()

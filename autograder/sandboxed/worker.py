@@ -387,7 +387,11 @@ def main(argv=None):
     start_log = os.fdopen(os.dup(2), "w")
     try:
         os.chdir(os.environ.get("HOME") or "/")  # the worker's own writable folder (started at "/")
+        from autograder.startup import freeze_imports, pause_collector
+
+        pause_collector()  # no collections while importing (autograder.startup)
         preload(args.preload)
+        freeze_imports()
         serve_on_fd(args.fd)
     except BaseException:
         traceback.print_exc(file=start_log)
