@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
+import math
 import multiprocessing
 import multiprocessing.util
 import os
@@ -354,15 +355,59 @@ def _grade_submission(assignment: Assignment, submission: Submission, options: G
         except Exception as exc:  # noqa: BLE001 - the formgrader copy is a convenience; the grade stands
             nb_results[name].notes.append(f"Defterin formgrader kopyası yazılamadı ({type(exc).__name__}).")
     score, max_score = total(cells)
-    if not runs:
-        status = "invalid"
-    else:
-        status = max((r.status for r in nb_results.values() if r.status in STATUS_ORDER[:4]),
-                     key=STATUS_ORDER.index, default="ok")
+    status = _submission_status(list(nb_results.values()), ran=bool(runs))
     seconds = time.monotonic() - t0
     split = timing.split(seconds, sum(r.seconds for r in results), timing.since(spent_before))
     return SubmissionResult(submission.student_id, assignment.id, status, score, max_score,
                             list(nb_results.values()), cells, notes, round(seconds, 3), split, autograded=autograded)
+
+
+def _submission_status(notebooks: list[NotebookResult], ran: bool) -> str:
+    """A submission's status from its notebooks': "invalid" when none could be run, else the worst of them."""
+    if not ran:
+        return "invalid"
+    return max((r.status for r in notebooks if r.status in STATUS_ORDER[:4]), key=STATUS_ORDER.index, default="ok")
+
+
+def submission_parts(assignment: Assignment, only: set[str] | None) -> list[set[str] | None]:
+    """The units a submission is graded in by a pool of grading processes: one per notebook it is graded on.
+
+    Each notebook already runs in its own worker and its checks depend on nothing else of the submission (a
+    check's seed comes from its own name, a notebook's time budget is its own), so a notebook graded alone gets
+    exactly the grade it gets with the others. Smaller units keep both processes busy to the end of a run: with
+    whole submissions the last one of a class runs alone while the other processes wait.
+    """
+    names = [name for name in assignment.notebooks if only is None or name in only]
+    return [only] if len(names) <= 1 else [{name} for name in names]
+
+
+def merge_parts(assignment: Assignment, parts: list[SubmissionResult]) -> SubmissionResult:
+    """One submission's result from its parts (:func:`submission_parts`), as grading it whole gives it.
+
+    A part the grader failed on (an :func:`error_result`: no notebook in it) makes the whole submission such a
+    result, with that part's reason.
+    """
+    first = parts[0]
+    seconds = round(sum(p.seconds for p in parts), 3)
+    failed = next((p for p in parts if p.status == "error" and not p.notebooks), None)
+    order = {cell.grade_id: i for i, cell in enumerate(assignment.grade_cells)}
+    cells = sorted((c for p in parts for c in p.cells), key=lambda c: order.get(c.grade_id, len(order)))
+    if failed is not None:
+        graded = {c.notebook for c in cells}
+        cells = [c for c in score_cells(assignment, []) if c.notebook in graded]  # as error_result has them
+        _, max_score = total(cells)
+        return SubmissionResult(first.student_id, first.assignment, "error", 0.0, max_score, [], cells,
+                                list(failed.notes), seconds)
+    notebooks = [n for p in parts for n in p.notebooks]
+    score, max_score = total(cells)
+    timing_split = {}
+    for p in parts:
+        for key, value in p.timing.items():
+            timing_split[key] = round(timing_split.get(key, 0.0) + value, 4)
+    return SubmissionResult(first.student_id, first.assignment,
+                            _submission_status(notebooks, ran=any(p.status != "invalid" for p in parts)),
+                            score, max_score, notebooks, cells, list(first.notes), seconds, timing_split,
+                            autograded={k: v for p in parts for k, v in p.autograded.items()})
 
 
 _LOST_TEXT = {"timeout": "zamanında bitmedi", "crashed": "çalışan süreci çökertti",
@@ -450,6 +495,57 @@ def preflight(options: GradeOptions, assignment: Assignment):
     launcher_for(options, assignment.imports).start()
 
 
+class _PartSchedule:
+    """The order a pool grades submissions' parts (:func:`submission_parts`) in, and their results put together.
+
+    Submissions go in the order given, so each is recorded soon after it started. Within one, its notebooks go
+    from the one that took longest so far in this run (mean seconds; not yet seen: first, in the assignment's
+    order). The last parts of a run are then a class's quick notebooks, and the processes end close together.
+    """
+
+    def __init__(self, assignment: Assignment, submissions: list[Submission], only: dict):
+        self.assignment = assignment
+        self.parts = [submission_parts(assignment, only.get(sub.student_id)) for sub in submissions]
+        self.waiting = [list(range(len(parts))) for parts in self.parts]  # each submission's parts not handed out
+        self.current = 0
+        self.results: dict[int, dict[int, SubmissionResult]] = {}
+        self.seconds: dict[str, list[float]] = {}  # notebook -> seconds its parts took
+
+    def part(self, i: int, k: int) -> set[str] | None:
+        return self.parts[i][k]
+
+    def _expected(self, part) -> float:
+        if part is None or len(part) != 1:
+            return math.inf
+        seen = self.seconds.get(next(iter(part)))
+        return sum(seen) / len(seen) if seen else math.inf
+
+    def next(self):
+        """(submission index, part index) to hand out next, or None when all are out."""
+        while self.current < len(self.waiting) and not self.waiting[self.current]:
+            self.current += 1
+        if self.current == len(self.waiting):
+            return None
+        waiting = self.waiting[self.current]
+        k = max(waiting, key=lambda k: self._expected(self.parts[self.current][k]))  # of equals, the first
+        waiting.remove(k)
+        return self.current, k
+
+    def arrived(self, i: int, k: int, result: SubmissionResult) -> SubmissionResult | None:
+        """Note one part's result; the submission's whole result once its last part is in."""
+        part = self.parts[i][k]
+        if part is not None and len(part) == 1 and result.notebooks:
+            self.seconds.setdefault(next(iter(part)), []).append(result.seconds)
+        got = self.results.setdefault(i, {})
+        got[k] = result
+        if len(got) < len(self.parts[i]):
+            return None
+        del self.results[i]
+        if len(got) == 1:
+            return got[0]
+        return merge_parts(self.assignment, [got[k] for k in sorted(got)])
+
+
 def _pool_round(assignment: Assignment, submissions: list[Submission], options: GradeOptions, workers: int,
                 only: dict, done: Callable[[SubmissionResult], None]) -> list[Submission]:
     """Grade in trusted pool processes; returns the submissions lost with a process that died.
@@ -467,33 +563,53 @@ def _pool_round(assignment: Assignment, submissions: list[Submission], options: 
     for i in range(len(early)):
         slots.put(i)
     handled: set[int] = set()  # indices of the submissions recorded or lost so far
+    schedule = _PartSchedule(assignment, submissions, only)
     try:
         with concurrent.futures.ProcessPoolExecutor(max_workers=processes, mp_context=ctx,
                                                     initializer=_start_grading_process,
                                                     initargs=(options, assignment.imports, failures, early,
                                                               slots)) as pool:
-            futures = {}
-            for i, sub in enumerate(submissions):
-                # A pool process that stops in its initializer can break the pool while this loop still submits.
-                futures[pool.submit(_grade_one, (assignment, sub, options, only.get(sub.student_id)))] = i
+            in_flight: dict = {}
+
+            def hand_out():
+                # Two parts a process: one it grades, one waiting, so that none waits for this process to hand
+                # out the next (it is also writing records down).
+                while len(in_flight) < 2 * processes and (unit := schedule.next()) is not None:
+                    i, k = unit
+                    # A pool process that stops in its initializer can break the pool while this submits.
+                    task = (assignment, submissions[i], options, schedule.part(i, k))
+                    in_flight[pool.submit(_grade_one, task)] = unit
+
+            hand_out()
             # Every pool process is forked by now (fork pools start them all on the first submit): this process
             # lets go of the early templates' channels, and stops them once the pool is done.
             for _, launcher in early:
                 launcher.release_control()
-            for fut in concurrent.futures.as_completed(futures):
-                i = futures[fut]
-                sub = submissions[i]
-                try:
-                    done(fut.result())
-                except concurrent.futures.process.BrokenProcessPool:
-                    if not failures.empty():
-                        raise TemplateError(failures.get()) from None
-                    lost.append(sub)
-                except SuiteError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - e.g. a result that could not travel back
-                    done(error_result(assignment, sub, f"{type(exc).__name__}: {exc}", only=only.get(sub.student_id)))
-                handled.add(i)
+            while in_flight:
+                finished, _ = concurrent.futures.wait(in_flight, return_when=concurrent.futures.FIRST_COMPLETED)
+                for fut in finished:
+                    i, k = in_flight.pop(fut)
+                    sub = submissions[i]
+                    if i in handled:
+                        continue  # lost with another of its parts: graded again whole
+                    try:
+                        result = fut.result()
+                    except concurrent.futures.process.BrokenProcessPool:
+                        if not failures.empty():
+                            raise TemplateError(failures.get()) from None
+                        lost.append(sub)
+                        handled.add(i)
+                        continue
+                    except SuiteError:
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - e.g. a result that could not travel back
+                        result = error_result(assignment, sub, f"{type(exc).__name__}: {exc}",
+                                              only=schedule.part(i, k))
+                    whole = schedule.arrived(i, k, result)
+                    if whole is not None:
+                        done(whole)
+                        handled.add(i)
+                hand_out()
     except concurrent.futures.process.BrokenProcessPool:
         # Broken before every submission was handed out: the template's failure if there is one, else the
         # submissions not yet graded are lost with the pool (graded again in a fresh one).
